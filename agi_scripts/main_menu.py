@@ -1,0 +1,98 @@
+"""AGI route `main_menu`: plays the hotline's voice menu and tells the dialplan where to go.
+
+The call flow itself lives in ivr.menu (pure); this module only executes its steps over
+the AGI channel and keeps the call record up to date. A failing database never stops the
+menu: the record is best effort here, the caller's experience is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr import dialplan_vars
+from ivr.agi_server import AgiChannel
+from ivr.call_log import CallLog
+from ivr.menu import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+
+log = logging.getLogger(__name__)
+
+RECORD_TIMEOUT = 2.0
+LOOKUP_TIMEOUT = 3.0
+
+TicketStatusLookup = Callable[[str], Awaitable[TicketStatus | None]]
+
+
+async def no_tickets_yet(number: str) -> TicketStatus | None:
+    return None
+
+
+@dataclass(frozen=True)
+class MainMenuServices:
+    call_log: CallLog
+    sounds_dir: Path
+    ticket_status: TicketStatusLookup = no_tickets_yet
+    limits: MenuLimits = field(default_factory=MenuLimits)
+
+
+async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
+    call_id = channel.request.unique_id
+    await _record(services.call_log.call_arrived(call_id, channel.request.caller))
+    menu = MainMenu(services.limits)
+    step = menu.start()
+    while not isinstance(step, Finish):
+        if isinstance(step, Ask):
+            keys = await _ask(channel, step, services.sounds_dir)
+            step = menu.on_keys(keys)
+            await _record(services.call_log.choice_made(call_id, menu.path))
+        else:
+            step = await _look_up(menu, step, services.ticket_status)
+
+    await _record(services.call_log.routed(call_id, step.route, step.request_kind, menu.path))
+    # The route is set before the goodbye prompt: whatever happens next, the dialplan knows.
+    await channel.set_variable(dialplan_vars.IVR_PATH, ",".join(menu.path))
+    if step.request_kind:
+        await channel.set_variable(dialplan_vars.REQUEST_KIND, step.request_kind)
+    if step.emergency_number:
+        await channel.set_variable(dialplan_vars.EMERGENCY_NUMBER, step.emergency_number)
+    await channel.set_variable(dialplan_vars.ROUTE, step.route)
+    for prompt in step.prompts:
+        await channel.stream_file(str(services.sounds_dir / prompt), escape_digits="")
+
+
+async def _ask(channel: AgiChannel, step: Ask, sounds_dir: Path) -> str:
+    """Play the prompts, any key interrupting; then collect the rest of the keys."""
+    *leading, last = step.prompts
+    for prompt in leading:
+        key = await channel.stream_file(str(sounds_dir / prompt))
+        if key:
+            return await _collect_more(channel, key, step)
+    return await channel.get_data(str(sounds_dir / last), step.timeout_ms, step.max_digits)
+
+
+async def _collect_more(channel: AgiChannel, keys: str, step: Ask) -> str:
+    while len(keys) < step.max_digits and not keys.endswith("#"):
+        key = await channel.wait_for_digit(step.timeout_ms)
+        if not key:
+            break
+        keys += key
+    return keys.rstrip("#") if step.max_digits > 1 else keys
+
+
+async def _look_up(menu: MainMenu, step: LookupTicket, lookup: TicketStatusLookup):
+    try:
+        status = await asyncio.wait_for(lookup(step.number), LOOKUP_TIMEOUT)
+    except Exception:
+        log.exception("ticket lookup for %s failed", step.number)
+        return menu.on_ticket_status(None, failed=True)
+    return menu.on_ticket_status(status)
+
+
+async def _record(write: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(write, RECORD_TIMEOUT)
+    except Exception:
+        log.exception("call record update failed; the caller carries on")

@@ -1,0 +1,128 @@
+"""Renders asterisk_conf/ templates into the runtime tree. Pure apart from reading templates."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.errors import ConfigurationError
+from ivr.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "asterisk_conf"
+AMI_USER = "hotline"
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+# {{name}} rather than $name: the dialplan is full of ${VARIABLE} of its own.
+
+
+@dataclass(frozen=True)
+class AsteriskLayout:
+    """Where one Asterisk instance keeps its files; the binary's own dirs come from the install."""
+
+    root: Path
+    modules_dir: Path
+    data_dir: Path
+    sbin_dir: Path
+
+    @property
+    def etc_dir(self) -> Path:
+        return self.root / "etc"
+
+    @property
+    def config_file(self) -> Path:
+        return self.etc_dir / "asterisk.conf"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "log"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.root / "lib"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "asterisk.pid"
+
+
+def render_template(text: str, values: dict[str, str], name: str = "template") -> str:
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise ConfigurationError(f"{name}: no value for {{{{{key}}}}}")
+        return values[key]
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def template_values(
+    settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False
+) -> dict[str, str]:
+    # RTP ports: a window derived from the SIP port keeps parallel instances (tests) apart.
+    rtp_start = 10000 + (settings.sip_port % 50) * 200
+    return {
+        "etc_dir": str(layout.etc_dir),
+        "modules_dir": str(layout.modules_dir),
+        "data_dir": str(layout.data_dir),
+        "sbin_dir": str(layout.sbin_dir),
+        "lib_dir": str(layout.lib_dir),
+        "spool_dir": str(layout.spool_dir),
+        "run_dir": str(layout.run_dir),
+        "log_dir": str(layout.log_dir),
+        "bind": settings.bind,
+        "sip_port": str(settings.sip_port),
+        "ami_port": str(settings.ami_port),
+        "ami_user": AMI_USER,
+        "ami_secret": ami_secret,
+        "agi_host": settings.local_host,
+        "agi_port": str(settings.agi_port),
+        "trunk": settings.trunk,
+        "trunk_host": settings.trunk_host,
+        "rtp_start": str(rtp_start),
+        "rtp_end": str(rtp_start + 199),
+        "sounds_dir": str(settings.sounds_dir),
+        "recordings_dir": str(settings.recordings_dir),
+        "queue_name": settings.queue_name,
+        "ivr_max_seconds": str(int(settings.ivr_max_seconds)),
+        "bench_include": "#include bench_menu.conf" if bench_dialplan else "",
+    }
+
+
+def render_all(values: dict[str, str], template_dir: Path = TEMPLATE_DIR) -> dict[str, str]:
+    """File name → rendered text for every template."""
+    rendered = {}
+    for path in sorted(template_dir.glob("*.conf")):
+        rendered[path.name] = render_template(path.read_text(encoding="utf-8"), values, path.name)
+    return rendered
+
+
+def write_config(layout: AsteriskLayout, files: dict[str, str]) -> None:
+    for directory in (layout.etc_dir, layout.run_dir, layout.log_dir, layout.lib_dir,
+                      layout.spool_dir, layout.log_dir / "cdr-csv"):
+        directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        target = layout.etc_dir / name
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)  # atomic: a reload never reads half a file
+
+
+def ami_secret(settings: Settings) -> str:
+    """The AMI secret, generated once per HOTLINE_HOME and kept there (mode 0600)."""
+    path = settings.secrets_dir / "ami_secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    settings.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_urlsafe(24)
+    path.touch(mode=0o600)
+    path.write_text(secret, encoding="utf-8")
+    return secret

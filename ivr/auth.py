@@ -1,0 +1,130 @@
+"""Users, passwords and login sessions. Passwords are scrypt-hashed off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ivr.db import Database, utcnow
+from ivr.errors import HotlineError
+from ivr.models import AuthSession, User
+
+ROLES = ("operator", "supervisor", "admin", "unit")
+SESSION_LIFETIME = timedelta(hours=12)  # one shift
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+class InvalidUser(HotlineError):
+    pass
+
+
+class LoginFailed(HotlineError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request."""
+
+    user_id: int
+    name: str
+    role: str
+    seat: str | None
+    unit: str | None
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_b64, digest_b64 = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), **_SCRYPT)
+    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.name, user.role, user.seat, user.unit)
+
+
+# A fixed hash to verify against when the user does not exist, so a login for an unknown
+# name takes as long as one with a wrong password (no user enumeration by timing).
+_DUMMY_HASH = hash_password(secrets.token_hex(8))
+
+
+class Accounts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add_user(self, name: str, role: str, password: str, *, seat: str | None = None,
+                       unit: str | None = None) -> Principal:
+        if not _NAME.match(name):
+            raise InvalidUser("name: 1-64 letters, digits or _.@-")
+        if role not in ROLES:
+            raise InvalidUser(f"role: one of {', '.join(ROLES)}")
+        if len(password) < 8:
+            raise InvalidUser("password: at least 8 characters")
+        if role == "unit" and not unit:
+            raise InvalidUser("unit: a unit user needs --unit CODE")
+        hashed = await asyncio.to_thread(hash_password, password)
+        user = User(name=name, role=role, password_hash=hashed, seat=seat, unit=unit)
+        async with self._db.session() as session:
+            session.add(user)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise InvalidUser(f"name: user {name!r} exists already") from None
+        return _principal(user)
+
+    async def login(self, name: str, password: str) -> tuple[str, Principal]:
+        async with self._db.session() as session:
+            user = await session.scalar(select(User).where(User.name == name))
+        stored = user.password_hash if user else _DUMMY_HASH
+        ok = await asyncio.to_thread(verify_password, password, stored)
+        if user is None or not ok:
+            raise LoginFailed("wrong user name or password")
+        token = secrets.token_urlsafe(32)
+        async with self._db.session() as session:
+            now = utcnow()
+            await session.execute(delete(AuthSession).where(AuthSession.expires < now))
+            session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id,
+                                    created=now, expires=now + SESSION_LIFETIME))
+            await session.commit()
+        return token, _principal(user)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        async with self._db.session() as session:
+            row = await session.execute(
+                select(User).join(AuthSession, AuthSession.user_id == User.id)
+                .where(AuthSession.token_hash == _token_hash(token),
+                       AuthSession.expires > utcnow())
+            )
+            user = row.scalar_one_or_none()
+        return _principal(user) if user else None
+
+    async def logout(self, token: str) -> None:
+        async with self._db.session() as session:
+            await session.execute(
+                delete(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
+            await session.commit()

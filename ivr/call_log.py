@@ -1,0 +1,148 @@
+"""Call records: the one place that writes the calls table.
+
+Two sources feed it and either may come first: the AGI route (IVR choices) and the AMI
+event stream (channel, queue, answer, hang-up). Every write is an idempotent upsert or a
+column update, so the order of the two never loses a fact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ivr.db import Database, utcnow
+from ivr.errors import NotFound
+from ivr.models import Call
+
+log = logging.getLogger(__name__)
+
+TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def final_outcome(call: Call) -> str:
+    """What became of a call, decided when it ends."""
+    if call.answered is not None:
+        return "answered"
+    if any(t.get("answered") for t in call.transfers or []):
+        return "transferred"
+    if call.route == "emergency" and not call.queue:
+        return "emergency_unanswered"
+    if call.queue:
+        return "abandoned"
+    return "hangup_in_ivr"
+
+
+class CallLog:
+    def __init__(self, db: Database, recordings_dir: str | None = None) -> None:
+        self._db = db
+        self._recordings_dir = recordings_dir
+
+    async def call_arrived(self, call_id: str, caller: str, at: datetime | None = None) -> None:
+        values: dict[str, Any] = {
+            "id": call_id, "caller": caller, "started": at or utcnow(),
+            "ivr_path": [], "transfers": [],
+        }
+        if self._recordings_dir:
+            values["recording"] = f"{self._recordings_dir}/{call_id}.wav"
+        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        async with self._db.session() as session:
+            await session.execute(insert(Call).values(**values).on_conflict_do_nothing())
+            if caller:  # AMI may have created the row before the caller id was known
+                await session.execute(
+                    update(Call).where(Call.id == call_id, Call.caller == "").values(caller=caller)
+                )
+            await session.commit()
+
+    async def choice_made(self, call_id: str, path: list[str]) -> None:
+        await self._update(call_id, ivr_path=list(path))
+
+    async def routed(self, call_id: str, route: str, request_kind: str | None,
+                     path: list[str]) -> None:
+        await self._update(call_id, route=route, request_kind=request_kind, ivr_path=list(path))
+
+    async def queued(self, call_id: str, queue: str, at: datetime | None = None) -> None:
+        await self._update(call_id, queue=queue, queue_joined=at or utcnow())
+
+    async def answered(self, call_id: str, seat: str, wait_seconds: float,
+                       at: datetime | None = None) -> None:
+        await self._update(call_id, seat=seat, wait_seconds=wait_seconds, answered=at or utcnow())
+
+    async def transfer_started(self, call_id: str, target: str, kind: str) -> None:
+        await self._modify_transfers(
+            call_id, lambda ts: [*ts, {"to": target, "kind": kind,
+                                       "at": utcnow().isoformat(), "answered": False}]
+        )
+
+    async def transfer_answered(self, call_id: str) -> None:
+        """The most recent transfer of the call was answered by its target."""
+
+        def mark(transfers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if transfers:
+                transfers[-1]["answered"] = True
+            return transfers
+
+        await self._modify_transfers(call_id, mark)
+
+    async def ended(self, call_id: str, cause: str | None = None,
+                    at: datetime | None = None) -> None:
+        async with self._db.session() as session:
+            call = await session.get(Call, call_id, with_for_update=True)
+            if call is None or call.ended is not None:
+                return
+            call.ended = at or utcnow()
+            call.hangup_cause = cause
+            if call.queue_joined and call.wait_seconds is None:
+                call.wait_seconds = round((call.ended - call.queue_joined).total_seconds(), 3)
+            call.outcome = final_outcome(call)
+            await session.commit()
+
+    async def open_call_ids(self) -> set[str]:
+        async with self._db.session() as session:
+            rows = await session.scalars(select(Call.id).where(Call.ended.is_(None)))
+            return set(rows)
+
+    async def get(self, call_id: str) -> Call:
+        async with self._db.session() as session:
+            call = await session.get(Call, call_id)
+        if call is None:
+            raise NotFound(f"no call {call_id}")
+        return call
+
+    async def search(self, *, caller: str | None = None, since: datetime | None = None,
+                     active: bool | None = None, limit: int = 50,
+                     offset: int = 0) -> tuple[list[Call], int]:
+        query = select(Call)
+        if caller:
+            query = query.where(Call.caller == caller)
+        if since:
+            query = query.where(Call.started >= since)
+        if active is not None:
+            query = query.where(Call.ended.is_(None) if active else Call.ended.is_not(None))
+        async with self._db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = await session.scalars(
+                query.order_by(Call.started.desc(), Call.id.desc()).limit(limit).offset(offset)
+            )
+            return list(rows), int(total or 0)
+
+    async def _update(self, call_id: str, **values: Any) -> None:
+        async with self._db.session() as session:
+            result = await session.execute(update(Call).where(Call.id == call_id).values(**values))
+            await session.commit()
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            log.warning("update for unknown call %s: %s", call_id, sorted(values))
+
+    async def _modify_transfers(self, call_id: str, change: TransferChange) -> None:
+        async with self._db.session() as session:
+            call = await session.get(Call, call_id, with_for_update=True)
+            if call is None:
+                log.warning("transfer for unknown call %s", call_id)
+                return
+            call.transfers = change([dict(t) for t in call.transfers or []])
+            await session.commit()

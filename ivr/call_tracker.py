@@ -1,0 +1,117 @@
+"""Turns the AMI event stream into call-record updates, in order, and resynchronises after
+every (re)connect: calls that ended while we were not listening are closed, calls that
+began are opened. The only module that knows which AMI events mean what for a call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from ivr.ami_client import AmiClient, Message
+from ivr.call_log import CallLog
+from ivr.db import utcnow
+
+log = logging.getLogger(__name__)
+
+INBOUND_CONTEXT = "hotline-inbound"
+EMERGENCY_CONTEXT = "hotline-emergency"
+TRACKED = {"Newchannel", "QueueCallerJoin", "QueueCallerAbandon", "AgentConnect",
+           "DialBegin", "DialEnd", "Hangup"}
+
+
+def seat_of(member: str) -> str:
+    """'PJSIP/1001' or 'Seat 1001' → '1001'."""
+    return member.rsplit("/", 1)[-1].split()[-1] if member else ""
+
+
+def dialled_number(dial_string: str) -> str:
+    """'110@trunk' → '110'."""
+    return dial_string.split("@", 1)[0].rsplit("/", 1)[-1]
+
+
+class CallTracker:
+    def __init__(self, call_log: CallLog, ami: AmiClient) -> None:
+        self._log = call_log
+        self._ami = ami
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self.resyncs = 0
+
+    def on_event(self, message: Message) -> None:
+        """Called by the AMI reader for every event; the work happens in order, off the reader."""
+        if message.get("Event") in TRACKED:
+            self._events.put_nowait(message)
+
+    async def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="call-tracker")
+
+    async def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+
+    async def idle(self) -> None:
+        """Wait until every event received so far has been applied."""
+        await self._events.join()
+
+    async def _work(self) -> None:
+        while True:
+            message = await self._events.get()
+            try:
+                await self.apply(message)
+            except Exception:
+                log.exception("could not apply %s", message.get("Event"))
+            finally:
+                self._events.task_done()
+
+    async def apply(self, event: Message) -> None:
+        name = event.get("Event")
+        call_id = event.get("Linkedid", "")
+        is_citizen_leg = event.get("Uniqueid") == call_id
+        if name == "Newchannel":
+            if is_citizen_leg and event.get("Context") == INBOUND_CONTEXT:
+                await self._log.call_arrived(call_id, event.get("CallerIDNum", ""))
+        elif name == "QueueCallerJoin":
+            await self._log.queued(call_id, event.get("Queue", ""))
+        elif name == "AgentConnect":
+            await self._log.answered(call_id, seat_of(event.get("MemberName")
+                                                      or event.get("Interface", "")),
+                                     float(event.get("HoldTime") or 0))
+        elif name == "DialBegin" and event.get("Context") == EMERGENCY_CONTEXT:
+            await self._log.transfer_started(
+                call_id, dialled_number(event.get("DialString", "")), "emergency")
+        elif name == "DialEnd" and event.get("Context") == EMERGENCY_CONTEXT:
+            if event.get("DialStatus") == "ANSWER":
+                await self._log.transfer_answered(call_id)
+        elif name == "Hangup" and is_citizen_leg:
+            await self._log.ended(call_id, event.get("Cause-txt") or event.get("Cause"))
+
+    async def resync(self) -> None:
+        """Re-read the live channels after a (re)connect instead of trusting old events."""
+        channels = await self._ami.list_action("CoreShowChannels", timeout=10)
+        live = {c.get("Linkedid", "") for c in channels}
+        for call_id in await self._log.open_call_ids():
+            if call_id not in live:
+                log.info("call %s ended while AMI was away", call_id)
+                await self._log.ended(call_id, "ended while the service was not listening")
+        for channel in channels:
+            call_id = channel.get("Linkedid", "")
+            if channel.get("Uniqueid") == call_id and channel.get("Context", "").startswith(
+                    "hotline-"):
+                seconds = _duration_seconds(channel.get("Duration", ""))
+                await self._log.call_arrived(call_id, channel.get("CallerIDNum", ""),
+                                             utcnow() - timedelta(seconds=seconds))
+        self.resyncs += 1
+        log.info("resynchronised with %d live channels", len(channels))
+
+
+def _duration_seconds(duration: str) -> int:
+    """'01:02:03' → 3723; anything unreadable counts as 0."""
+    try:
+        hours, minutes, seconds = (int(p) for p in duration.split(":"))
+    except ValueError:
+        return 0
+    return hours * 3600 + minutes * 60 + seconds

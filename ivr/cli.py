@@ -1,0 +1,203 @@
+"""The `hotline` console script."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ivr.errors import HotlineError
+from ivr.settings import Settings
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.main import run
+
+    asyncio.run(run(settings, bench_dialplan=args.bench_dialplan))
+    return 0
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.home / "hotline.pid"
+
+
+def _running_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(_pid_file(settings).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _health(settings: Settings) -> tuple[int, dict[str, str] | str]:
+    url = f"http://{settings.local_host}:{settings.web_port}/api/health"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except (OSError, ValueError) as exc:
+        return 0, str(exc)
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    if (pid := _running_pid(settings)) is not None:
+        print(f"hotline is already running (pid {pid})")
+        return 0
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.log_dir / "hotline.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ivr.cli", "run"], stdin=subprocess.DEVNULL,
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    _pid_file(settings).write_text(str(process.pid))
+    deadline = time.monotonic() + args.timeout
+    status, state = 0, "not started"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            print(f"hotline exited with {process.returncode} while starting:", *tail, sep="\n")
+            _pid_file(settings).unlink(missing_ok=True)
+            return 1
+        status, state = _health(settings)
+        if status == 200:
+            print(f"hotline is up (pid {process.pid}): http://{settings.local_host}:"
+                  f"{settings.web_port}, SIP {settings.bind}:{settings.sip_port}")
+            return 0
+        time.sleep(0.5)
+    print(f"hotline not healthy after {args.timeout:.0f}s: {state}; stopping it")
+    _stop(process.pid)
+    _pid_file(settings).unlink(missing_ok=True)
+    return 1
+
+
+def _stop(pid: int, timeout: float = 30) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+
+
+def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
+    pid = _running_pid(settings)
+    if pid is None:
+        print("hotline is not running")
+        _pid_file(settings).unlink(missing_ok=True)
+        return 0
+    _stop(pid)
+    _pid_file(settings).unlink(missing_ok=True)
+    print(f"hotline stopped (pid {pid})")
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.auth import Accounts
+    from ivr.db import Database
+
+    async def add() -> None:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+            user = await Accounts(db).add_user(args.name, args.role, args.password,
+                                               seat=args.seat, unit=args.unit)
+            print(f"user {user.name} ({user.role}) added")
+        finally:
+            await db.close()
+
+    asyncio.run(add())
+    return 0
+
+
+def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.prompts import build_prompts
+
+    count = asyncio.run(build_prompts(settings.sounds_dir, settings.recorded_prompts_dir))
+    print(f"{count} prompts rebuilt in {settings.sounds_dir}")
+    return 0
+
+
+def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.asterisk_config import AsteriskLayout
+    from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
+
+    install = AsteriskInstall.locate()
+    layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
+                            install.sbin_dir)
+    print(asyncio.run(AsteriskProcess(install, layout).rx(" ".join(args.command))), end="")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="12345 hotline telephony core")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="Asterisk and the hotline service in the foreground")
+    run.add_argument("--bench-dialplan", action="store_true",
+                     default=os.environ.get("HOTLINE_BENCH_DIALPLAN") == "1",
+                     help="also load the pure-dialplan benchmark menu (12399)")
+    run.set_defaults(func=cmd_run)
+
+    up = sub.add_parser("up", help="start in the background; exit 0 once healthy")
+    up.add_argument("--timeout", type=float, default=120)
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
+
+    users = sub.add_parser("users", help="web console users").add_subparsers(
+        dest="users_command", required=True)
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["operator", "supervisor", "admin", "unit"])
+    add.add_argument("--password", required=True)
+    add.add_argument("--seat")
+    add.add_argument("--unit")
+    add.set_defaults(func=cmd_users_add)
+
+    prompts = sub.add_parser("prompts", help="voice prompts").add_subparsers(
+        dest="prompts_command", required=True)
+    prompts.add_parser("build", help="synthesise changed prompts").set_defaults(
+        func=cmd_prompts_build)
+
+    ast = sub.add_parser("asterisk", help="the running Asterisk").add_subparsers(
+        dest="asterisk_command", required=True)
+    cli = ast.add_parser("cli", help="run one Asterisk CLI command")
+    cli.add_argument("command", nargs="+")
+    cli.set_defaults(func=cmd_asterisk_cli)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _setup_logging()
+    try:
+        return int(args.func(args, Settings.from_env()))
+    except HotlineError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""Channel variables shared by the dialplan (asterisk_conf/) and the Python side."""
+
+# Set in hotline-inbound; inherited by every channel of the call; rides on AMI events.
+CALL_ID = "HOTLINE_CALL_ID"
+# Set by the main_menu AGI route; read by hotline-ivr to carry the caller onwards.
+ROUTE = "HOTLINE_ROUTE"
+IVR_PATH = "HOTLINE_IVR_PATH"
+EMERGENCY_NUMBER = "HOTLINE_EMERGENCY_NUMBER"
+# "__" makes Asterisk copy it onto the operator's channel, for the screen pop.
+REQUEST_KIND = "__HOTLINE_REQUEST_KIND"

@@ -1,0 +1,151 @@
+"""Composition root: the one place that builds and wires the running hotline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+
+from aiohttp import web
+
+from agi_scripts.main_menu import MainMenuServices, main_menu
+from ivr.agi_server import FastAgiServer
+from ivr.ami_client import AmiClient
+from ivr.asterisk_config import (
+    AMI_USER,
+    AsteriskLayout,
+    ami_secret,
+    render_all,
+    template_values,
+    write_config,
+)
+from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
+from ivr.auth import Accounts
+from ivr.call_log import CallLog
+from ivr.call_tracker import CallTracker
+from ivr.db import Database
+from ivr.errors import AsteriskError
+from ivr.prompts import build_prompts
+from ivr.settings import Settings
+from ivr.web import WebServices, build_app
+
+log = logging.getLogger(__name__)
+
+
+class Hotline:
+    """Asterisk plus the service around it: FastAGI, AMI tracking, web API, database."""
+
+    def __init__(self, settings: Settings, *, bench_dialplan: bool = False) -> None:
+        self.settings = settings
+        self._bench_dialplan = bench_dialplan
+        self.db = Database(settings.db_url)
+        self.call_log = CallLog(self.db, str(settings.recordings_dir))
+        self.accounts = Accounts(self.db)
+        self.agi: FastAgiServer | None = None
+        self.asterisk: AsteriskProcess | None = None
+        self.ami: AmiClient | None = None
+        self.tracker: CallTracker | None = None
+        self._web: web.AppRunner | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        s = self.settings
+        await self.db.migrate()
+        await build_prompts(s.sounds_dir, s.recorded_prompts_dir)
+        s.recordings_dir.mkdir(parents=True, exist_ok=True)
+        install = AsteriskInstall.locate()
+        layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
+                                install.sbin_dir)
+        secret = ami_secret(s)
+        write_config(layout, render_all(template_values(s, layout, secret,
+                                                        bench_dialplan=self._bench_dialplan)))
+
+        # The AGI server listens before Asterisk takes its first call.
+        menu = MainMenuServices(self.call_log, s.sounds_dir)
+        self.agi = FastAgiServer({"main_menu": functools.partial(main_menu, services=menu)},
+                                 s.bind, s.agi_port)
+        await self.agi.start()
+
+        self._web = web.AppRunner(build_app(WebServices(self.accounts, self.call_log,
+                                                        self.health)), access_log=None)
+        await self._web.setup()
+        await web.TCPSite(self._web, s.bind, s.web_port).start()
+
+        self.asterisk = AsteriskProcess(install, layout)
+        await self.asterisk.start()
+        self._supervisor = asyncio.create_task(self._supervise_asterisk(), name="asterisk")
+
+        self.ami = AmiClient(s.local_host, s.ami_port, AMI_USER, secret)
+        self.tracker = CallTracker(self.call_log, self.ami)
+        self.ami.on_event = self.tracker.on_event
+        self.ami.on_connected = self.tracker.resync
+        await self.tracker.start()
+        await self.ami.start()
+        await self.ami.wait_connected(15)
+        log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
+                 s.web_port)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        if self.asterisk:
+            await self.asterisk.stop()
+        if self.tracker:
+            # Let the hang-ups Asterisk reported on its way down reach the call records.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.tracker.idle(), 5)
+        if self.ami:
+            await self.ami.stop()
+        if self.tracker:
+            await self.tracker.stop()
+        if self.agi:
+            await self.agi.stop()
+        if self._web:
+            await self._web.cleanup()
+        await self.db.close()
+
+    async def health(self) -> dict[str, str]:
+        def up(ok: bool) -> str:
+            return "up" if ok else "down"
+
+        return {
+            "asterisk": up(self.asterisk is not None and self.asterisk.is_running()),
+            "ami": up(self.ami is not None and self.ami.connected),
+            "agi": up(self.agi is not None and self.agi.serving),
+            "db": up(await self.db.ping()),
+        }
+
+    async def _supervise_asterisk(self) -> None:
+        """Asterisk died under us: start it again; the AMI client reconnects and resyncs."""
+        assert self.asterisk is not None
+        while not self._stopping:
+            code = await self.asterisk.wait()
+            if self._stopping:
+                return
+            log.error("asterisk exited with %s; restarting it", code)
+            await asyncio.sleep(1)
+            try:
+                await self.asterisk.start()
+            except AsteriskError:
+                log.exception("asterisk restart failed; trying again")
+
+
+async def run(settings: Settings, *, bench_dialplan: bool = False) -> None:
+    """`make run`: everything in the foreground until Ctrl-C or SIGTERM."""
+    hotline = Hotline(settings, bench_dialplan=bench_dialplan)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await hotline.start()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await hotline.stop()

@@ -1,0 +1,59 @@
+"""Tables of the telephony side: calls, users and login sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.db import Base, UtcDateTime, utcnow
+
+
+class Call(Base):
+    """One citizen call, keyed by the Asterisk unique id of its inbound channel."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64), index=True, default="")
+    started: Mapped[datetime] = mapped_column(UtcDateTime, index=True, default=utcnow)
+    answered: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    ivr_path: Mapped[list[str]] = mapped_column(JSON, default=list)
+    request_kind: Mapped[str | None] = mapped_column(String(32))
+    route: Mapped[str | None] = mapped_column(String(32))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    queue_joined: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    seat: Mapped[str | None] = mapped_column(String(32))
+    transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    recording: Mapped[str | None] = mapped_column(String(512))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    seat: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AuthSession(Base):
+    """A login: the token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires: Mapped[datetime] = mapped_column(UtcDateTime)

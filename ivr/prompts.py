@@ -1,0 +1,119 @@
+"""The prompt catalogue and the build that turns it into telephone audio Asterisk can play."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = Path(__file__).with_name("prompt_catalog.toml")
+RECORDING_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".gsm")
+MANIFEST = "manifest.json"
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> dict[str, str]:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    prompts = data.get("prompts")
+    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        raise ConfigurationError(f"{path}: [prompts] must map ids to text")
+    return prompts
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """Where one prompt's audio comes from: an admin's recording wins over synthesis."""
+
+    prompt_id: str
+    text: str
+    recording: Path | None
+
+    def fingerprint(self) -> str:
+        if self.recording is not None:
+            stat = self.recording.stat()
+            key = f"rec:{self.recording}:{stat.st_size}:{stat.st_mtime_ns}"
+        else:
+            key = f"tts:cmn:{self.text}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def prompt_sources(catalog: dict[str, str], recorded_dir: Path) -> list[PromptSource]:
+    sources = []
+    for prompt_id, text in catalog.items():
+        recording = next(
+            (recorded_dir / f"{prompt_id}{suffix}" for suffix in RECORDING_SUFFIXES
+             if (recorded_dir / f"{prompt_id}{suffix}").is_file()),
+            None,
+        )
+        sources.append(PromptSource(prompt_id, text, recording))
+    return sources
+
+
+async def _run(*argv: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise ConfigurationError(f"{argv[0]} failed: {err.decode(errors='replace').strip()}")
+
+
+async def _render(source: PromptSource, target: Path) -> None:
+    tmp = target.with_suffix(".tmp.wav")
+    if source.recording is not None:
+        await _run("sox", str(source.recording), "-r", "8000", "-c", "1", "-b", "16", str(tmp))
+    else:
+        raw = target.with_suffix(".raw.wav")
+        await _run("espeak-ng", "-v", "cmn", "-s", "165", "-w", str(raw), source.text)
+        await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tmp),
+                   "norm", "-3")
+        raw.unlink()
+    tmp.replace(target)
+
+
+async def build_prompts(sounds_dir: Path, recorded_dir: Path,
+                        catalog: dict[str, str] | None = None) -> int:
+    """Render every prompt whose source changed since the last build; returns how many."""
+    sounds_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = sounds_dir / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    stale = [
+        s for s in prompt_sources(catalog or load_catalog(), recorded_dir)
+        if manifest.get(s.prompt_id) != s.fingerprint()
+        or not (sounds_dir / f"{s.prompt_id}.wav").exists()
+    ]
+    limit = asyncio.Semaphore(4)
+
+    async def render_one(source: PromptSource) -> None:
+        async with limit:
+            await _render(source, sounds_dir / f"{source.prompt_id}.wav")
+            manifest[source.prompt_id] = source.fingerprint()
+
+    await asyncio.gather(*(render_one(s) for s in stale))
+    await _build_hold_music(sounds_dir / "moh")
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    if stale:
+        log.info("built %d prompts into %s", len(stale), sounds_dir)
+    return len(stale)
+
+
+async def _build_hold_music(moh_dir: Path) -> None:
+    """A soft two-note chime every few seconds: callers on hold hear that the line is alive."""
+    target = moh_dir / "hold.wav"
+    if target.exists():
+        return
+    moh_dir.mkdir(parents=True, exist_ok=True)
+    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(target),
+               "synth", "0.5", "sine", "659", "synth", "0.5", "sine", "523",
+               "fade", "0.05", "0.5", "0.2", "vol", "0.25", "pad", "0", "3")

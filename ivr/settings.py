@@ -1,0 +1,103 @@
+"""Settings from the environment (CONTRACT.md); every default binds to loopback."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.errors import ConfigurationError
+
+
+def _port(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a port number, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"{name} must be between 1 and 65535, got {port}")
+    return port
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    db_url: str
+    bind: str
+    sip_port: int
+    ami_port: int
+    agi_port: int
+    web_port: int
+    trunk: str
+    downstream_url: str | None
+    # How long a caller may spend in the Python IVR before the dialplan takes them to the
+    # operator queue anyway: the guard against an AGI server that is up but stuck.
+    ivr_max_seconds: float
+    queue_name: str = "hotline"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("HOTLINE_HOME", "./var")).resolve()
+        trunk = env.get("HOTLINE_TRUNK", "127.0.0.1:5080")
+        if ":" not in trunk:
+            raise ConfigurationError(f"HOTLINE_TRUNK must be HOST:PORT, got {trunk!r}")
+        return cls(
+            home=home,
+            db_url=env.get("HOTLINE_DB_URL") or f"sqlite+aiosqlite:///{home / 'hotline.db'}",
+            bind=env.get("HOTLINE_BIND", "127.0.0.1"),
+            sip_port=_port(env, "HOTLINE_SIP_PORT", 5060),
+            ami_port=_port(env, "HOTLINE_AMI_PORT", 5038),
+            agi_port=_port(env, "HOTLINE_AGI_PORT", 4573),
+            web_port=_port(env, "HOTLINE_WEB_PORT", 8080),
+            trunk=trunk,
+            downstream_url=env.get("HOTLINE_DOWNSTREAM_URL") or None,
+            ivr_max_seconds=_seconds(env, "HOTLINE_IVR_MAX_SECONDS", 300),
+        )
+
+    @property
+    def local_host(self) -> str:
+        """Where our own processes reach each other's listeners."""
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
+
+    @property
+    def trunk_host(self) -> str:
+        return self.trunk.rsplit(":", 1)[0]
+
+    @property
+    def asterisk_dir(self) -> Path:
+        return self.home / "asterisk"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.home / "recordings"
+
+    @property
+    def sounds_dir(self) -> Path:
+        """Rendered prompts, 8 kHz mono WAV, played by absolute path."""
+        return self.home / "sounds"
+
+    @property
+    def recorded_prompts_dir(self) -> Path:
+        """Where an admin drops a studio recording `<prompt id>.wav` to replace a synthetic one."""
+        return self.home / "prompts"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "log"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"

@@ -1,0 +1,248 @@
+"""The HTTP API (aiohttp): health, login and call records. Built by one function; the only
+module that imports aiohttp's web layer. Handlers validate, call one service, shape JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ivr.auth import Accounts, LoginFailed, Principal
+from ivr.call_log import CallLog
+from ivr.errors import NotFound
+from ivr.models import Call
+from ivr.openapi import OPENAPI
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "hotline_session"
+MAX_BODY = 64 * 1024
+PUBLIC = {"/api/health", "/api/login", "/openapi.json"}
+
+HealthCheck = Callable[[], Awaitable[dict[str, str]]]
+
+
+class RequestInvalid(Exception):
+    """A request the API refuses: names the field and why (422, or 400 for broken JSON)."""
+
+    def __init__(self, field: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class WebServices:
+    accounts: Accounts
+    calls: CallLog
+    health: HealthCheck
+
+
+SERVICES = web.AppKey("services", WebServices)
+PRINCIPAL = "principal"
+
+
+def _error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+def _token_of(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+@web.middleware
+async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+    try:
+        if request.path not in PUBLIC:
+            token = _token_of(request)
+            principal = await request.app[SERVICES].accounts.authenticate(token) if token else None
+            if principal is None:
+                return _error(401, "login required")
+            request[PRINCIPAL] = principal
+        return await handler(request)
+    except RequestInvalid as exc:
+        return _error(exc.status, str(exc), exc.field)
+    except NotFound as exc:
+        return _error(404, str(exc))
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error(500, "internal error")
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise RequestInvalid("body", f"request body over {MAX_BODY} bytes", 413)
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise RequestInvalid("body", "body must be JSON", 400) from None
+    if not isinstance(body, dict):
+        raise RequestInvalid("body", "body must be a JSON object", 400)
+    return body
+
+
+def string_field(body: dict[str, Any], name: str, *, max_length: int = 200) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise RequestInvalid(name, f"{name} is required and must be a non-empty string")
+    if len(value) > max_length:
+        raise RequestInvalid(name, f"{name} is longer than {max_length} characters")
+    return value
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    return (int_param(request, "limit", 50, 1, 500), int_param(request, "offset", 0, 0, 10**9))
+
+
+def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestInvalid(name, f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise RequestInvalid(name, f"{name} must be between {low} and {high}")
+    return value
+
+
+def datetime_param(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise RequestInvalid(name, f"{name} must be an ISO 8601 date or time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def bool_param(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise RequestInvalid(name, f"{name} must be true or false")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "caller": call.caller,
+        "started": _iso(call.started),
+        "answered": _iso(call.answered),
+        "ended": _iso(call.ended),
+        "ivr_path": call.ivr_path or [],
+        "request_kind": call.request_kind,
+        "route": call.route,
+        "queue": call.queue,
+        "wait_seconds": call.wait_seconds,
+        "seat": call.seat,
+        "transfers": call.transfers or [],
+        "outcome": call.outcome,
+        "hangup_cause": call.hangup_cause,
+        "recording": f"/api/calls/{call.id}/recording" if call.recording else None,
+        "transcript": call.transcript,
+        "ticket_id": call.ticket_id,
+    }
+
+
+async def health(request: web.Request) -> web.Response:
+    state = await request.app[SERVICES].health()
+    healthy = all(value == "up" for value in state.values())
+    return web.json_response(state, status=200 if healthy else 503)
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    name = string_field(body, "user", max_length=64)
+    password = string_field(body, "password", max_length=256)
+    try:
+        token, principal = await request.app[SERVICES].accounts.login(name, password)
+    except LoginFailed as exc:
+        return _error(401, str(exc))
+    response = web.json_response({"token": token, "user": principal.name,
+                                  "role": principal.role, "seat": principal.seat,
+                                  "unit": principal.unit})
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
+                        max_age=12 * 3600)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    token = _token_of(request)
+    if token:
+        await request.app[SERVICES].accounts.logout(token)
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE)
+    return response
+
+
+async def whoami(request: web.Request) -> web.Response:
+    principal: Principal = request[PRINCIPAL]
+    return web.json_response({"user": principal.name, "role": principal.role,
+                              "seat": principal.seat, "unit": principal.unit})
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    limit, offset = paging(request)
+    items, total = await request.app[SERVICES].calls.search(
+        caller=request.query.get("caller") or None,
+        since=datetime_param(request, "since"),
+        active=bool_param(request, "active"),
+        limit=limit, offset=offset,
+    )
+    return web.json_response({"items": [call_json(c) for c in items], "total": total})
+
+
+async def get_call(request: web.Request) -> web.Response:
+    call = await request.app[SERVICES].calls.get(request.match_info["call_id"])
+    return web.json_response(call_json(call))
+
+
+async def get_recording(request: web.Request) -> web.StreamResponse:
+    call = await request.app[SERVICES].calls.get(request.match_info["call_id"])
+    if not call.recording or not await asyncio.to_thread(Path(call.recording).is_file):
+        raise NotFound(f"call {call.id} has no recording (yet)")
+    return web.FileResponse(call.recording, headers={"Content-Type": "audio/wav"})
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+def build_app(services: WebServices) -> web.Application:
+    app = web.Application(middlewares=[errors_and_auth], client_max_size=MAX_BODY)
+    app[SERVICES] = services
+    app.router.add_get("/api/health", health)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", whoami)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{call_id}", get_call)
+    app.router.add_get("/api/calls/{call_id}/recording", get_recording)
+    app.router.add_get("/openapi.json", openapi)
+    return app

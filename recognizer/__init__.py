@@ -1,0 +1,1 @@
+"""Offline speech recognition (Vosk). Knows nothing of tickets or Asterisk."""

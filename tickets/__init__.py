@@ -1,0 +1,1 @@
+"""Tickets (工单): the record every call produces. Knows nothing of telephony."""
