@@ -46,7 +46,7 @@ class WebServices:
 
 
 SERVICES = web.AppKey("services", WebServices)
-PRINCIPAL = "principal"
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def _error(status: int, message: str, field: str | None = None) -> web.Response:

@@ -1,0 +1,103 @@
+"""Call records: two writers (AGI and AMI) in any order, outcomes, search."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ivr.call_log import CallLog
+from ivr.errors import NotFound
+
+
+@pytest.fixture
+def calls(db):
+    return CallLog(db, "/rec")
+
+
+async def test_ami_first_then_agi_keeps_one_record_with_the_caller(calls):
+    await calls.call_arrived("1.1", "")
+    await calls.call_arrived("1.1", "13800000000")
+    call = await calls.get("1.1")
+    assert call.caller == "13800000000"
+    assert call.recording == "/rec/1.1.wav"
+    _, total = await calls.search()
+    assert total == 1
+
+
+async def test_agi_first_then_ami_does_not_overwrite(calls):
+    await calls.call_arrived("1.2", "13800000000")
+    await calls.choice_made("1.2", ["progress"])
+    await calls.call_arrived("1.2", "other")
+    call = await calls.get("1.2")
+    assert (call.caller, call.ivr_path) == ("13800000000", ["progress"])
+
+
+async def test_hangup_in_the_menu(calls):
+    await calls.call_arrived("2.1", "139")
+    await calls.choice_made("2.1", ["timeout"])
+    await calls.ended("2.1", "Normal Clearing")
+    call = await calls.get("2.1")
+    assert call.outcome == "hangup_in_ivr"
+    assert call.ended is not None and call.ended.tzinfo is not None
+
+
+async def test_abandoned_in_the_queue_has_its_wait(calls):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    await calls.call_arrived("3.1", "139", at=t0)
+    await calls.routed("3.1", "queue", "complaint", ["complaint"])
+    await calls.queued("3.1", "hotline", at=t0 + timedelta(seconds=10))
+    await calls.ended("3.1", at=t0 + timedelta(seconds=52))
+    call = await calls.get("3.1")
+    assert (call.outcome, call.queue, call.wait_seconds) == ("abandoned", "hotline", 42.0)
+    assert call.request_kind == "complaint"
+
+
+async def test_answered_by_a_seat(calls):
+    await calls.call_arrived("4.1", "139")
+    await calls.queued("4.1", "hotline")
+    await calls.answered("4.1", "1001", 7.5)
+    await calls.ended("4.1")
+    call = await calls.get("4.1")
+    assert (call.outcome, call.seat, call.wait_seconds) == ("answered", "1001", 7.5)
+
+
+async def test_emergency_transfer_answered(calls):
+    await calls.call_arrived("5.1", "139")
+    await calls.routed("5.1", "emergency", None, ["emergency", "emergency:120"])
+    await calls.transfer_started("5.1", "120", "emergency")
+    await calls.transfer_answered("5.1")
+    await calls.ended("5.1")
+    call = await calls.get("5.1")
+    assert call.outcome == "transferred"
+    assert [(t["to"], t["answered"]) for t in call.transfers] == [("120", True)]
+
+
+async def test_a_second_hangup_changes_nothing(calls):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    await calls.call_arrived("6.1", "139", at=t0)
+    await calls.ended("6.1", "first", at=t0 + timedelta(seconds=5))
+    await calls.ended("6.1", "second", at=t0 + timedelta(seconds=9))
+    call = await calls.get("6.1")
+    assert (call.hangup_cause, call.ended) == ("first", t0 + timedelta(seconds=5))
+
+
+async def test_updates_for_unknown_calls_are_harmless(calls):
+    await calls.queued("nope", "hotline")
+    await calls.ended("nope")
+    with pytest.raises(NotFound):
+        await calls.get("nope")
+
+
+async def test_search_filters_and_pages(calls):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    for i in range(5):
+        await calls.call_arrived(f"7.{i}", "138" if i % 2 else "139", at=t0 + timedelta(minutes=i))
+    await calls.ended("7.0")
+    items, total = await calls.search(caller="139")
+    assert total == 3 and [c.id for c in items] == ["7.4", "7.2", "7.0"]
+    items, total = await calls.search(active=True)
+    assert total == 4 and "7.0" not in {c.id for c in items}
+    items, total = await calls.search(since=t0 + timedelta(minutes=3))
+    assert total == 2
+    items, total = await calls.search(limit=2, offset=2)
+    assert total == 5 and [c.id for c in items] == ["7.2", "7.1"]
+    assert await calls.open_call_ids() == {"7.1", "7.2", "7.3", "7.4"}
