@@ -72,9 +72,11 @@ async def _render(source: PromptSource, target: Path) -> None:
         await _run("sox", str(source.recording), "-r", "8000", "-c", "1", "-b", "16", str(tmp))
     else:
         raw = target.with_suffix(".raw.wav")
-        await _run("espeak-ng", "-v", "cmn", "-s", "165", "-w", str(raw), source.text)
+        await _run("espeak-ng", "-v", "cmn", "-s", "190", "-w", str(raw), source.text)
+        # Trim espeak's leading and trailing silence: dead air makes callers think the line dropped.
         await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(tmp),
-                   "norm", "-3")
+                   "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
+                   "reverse", "norm", "-3", "pad", "0", "0.15")
         raw.unlink()
     tmp.replace(target)
 

@@ -168,7 +168,7 @@ async def call(target_port: int, caller: str, steps: list[Step], *, service: str
         argv = ["sipp", f"127.0.0.1:{target_port}", "-sf", str(xml), "-m", "1", "-l", "1",
                 "-i", "127.0.0.1", "-p", str(free_udp_port()), "-cp", str(free_udp_port()),
                 "-mi", "127.0.0.1", "-mp", str(free_udp_port() & ~1),
-                "-timeout", f"{int(timeout)}s", "-timeout_error", "-bg" if False else "-nostdin",
+                "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
                 "-trace_err", "-error_file", str(Path(tmp) / "errors.log")]
         if rtp:
             argv += ["-rtp_echo"]
@@ -185,3 +185,64 @@ async def call(target_port: int, caller: str, steps: list[Step], *, service: str
         if errors.exists():
             text += "\n" + errors.read_text(errors="replace")
         return SippResult(proc.returncode or 0, text)
+
+
+_TRUNK_UAS = """<?xml version="1.0" encoding="UTF-8" ?>
+<scenario name="carrier trunk answering one call">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=unit 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+async def answer_one_call(port: int, timeout: float = 60.0) -> str:
+    """Be the carrier trunk for one call: answer it, wait for its BYE; returns the SIP trace."""
+    with tempfile.TemporaryDirectory(prefix="sipp-uas-") as tmp:
+        xml = Path(tmp) / "uas.xml"
+        xml.write_text(_TRUNK_UAS)
+        trace = Path(tmp) / "messages.log"
+        proc = await asyncio.create_subprocess_exec(
+            "sipp", "-sf", str(xml), "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+            "-cp", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port() & ~1),
+            "-timeout", f"{int(timeout)}s", "-nostdin", "-rtp_echo",
+            "-trace_msg", "-message_file", str(trace),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=tmp)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout + 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        return trace.read_text(errors="replace") if trace.exists() else ""

@@ -67,7 +67,7 @@ async def test_a_normal_exchange(server):
 
 
 async def test_hangup_mid_command_stops_the_script(server):
-    port, calls, done, behaviour, _ = server
+    port, _calls, done, behaviour, _ = server
     raised = {}
 
     async def script(channel: AgiChannel) -> None:
@@ -149,7 +149,7 @@ async def test_garbage_never_reaches_a_route_nor_spins(server, payload):
 
 
 async def test_a_crashing_route_closes_the_call_and_the_server_keeps_serving(server):
-    port, calls, done, behaviour, srv = server
+    port, _calls, done, behaviour, srv = server
 
     async def script(channel: AgiChannel) -> None:
         raise ValueError("bug")

@@ -56,9 +56,11 @@ class ScriptedAmi:
         action = m["Action"]
         if action == "Login":
             if m.get("Secret") != "right":
-                return f"Response: Error\r\nActionID: {aid}\r\nMessage: Authentication failed\r\n\r\n"
+                return (f"Response: Error\r\nActionID: {aid}\r\n"
+                        "Message: Authentication failed\r\n\r\n")
             self.logins += 1
-            return f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n"
+            return (f"Response: Success\r\nActionID: {aid}\r\n"
+                    "Message: Authentication accepted\r\n\r\n")
         if action == "Ping":
             if not self.answer_pings:
                 return None
