@@ -68,7 +68,7 @@ async def test_every_other_branch_lands_in_the_queue_with_its_path(stack):
 
     async def run(caller, keys, path):
         steps = [Pause(1500), *keys, Pause(13000), Hangup()]
-        live, final = await call_while_watching(stack, caller, steps, in_queue)
+        _live, final = await call_while_watching(stack, caller, steps, in_queue)
         return caller, path, final
 
     results = await asyncio.gather(*(run(c, k, p) for c, (k, p) in branches.items()))
