@@ -8,8 +8,11 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ivr.errors import AgiError, ChannelHungUp
 
@@ -174,12 +177,20 @@ Handler = Callable[[AgiChannel], Awaitable[None]]
 
 
 class FastAgiServer:
-    def __init__(self, routes: dict[str, Handler], host: str, port: int) -> None:
-        self._routes = routes
+    def __init__(self, routes: dict[str, Handler], host: str, port: int, *,
+                 route_budget: float = 300.0) -> None:
+        # Looked up per connection, so a route can be swapped while calls are running.
+        self.routes = routes
         self._host = host
         self._port = port
+        # Asterisk waits for a FastAGI script as long as its socket is open; a route that
+        # outlives its budget is cut off so the dialplan can take the caller onwards.
+        self._route_budget = route_budget
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        # Raw sockets of the calls in progress, for abort_all() from a watchdog thread.
+        self._sockets: dict[int, Any] = {}  # asyncio TransportSocket: has shutdown()
+        self._sockets_lock = threading.Lock()
 
     @property
     def serving(self) -> bool:
@@ -207,14 +218,37 @@ class FastAgiServer:
         await self._server.wait_closed()
         self._server = None
 
+    def abort_all(self) -> int:
+        """Shut every call's socket; safe from any thread, even while the loop is blocked.
+
+        Asterisk sees the script end, finds no route set, and sends the caller to the queue.
+        """
+        with self._sockets_lock:
+            sockets = list(self._sockets.values())
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return len(sockets)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with self._sockets_lock:
+                self._sockets[id(task)] = sock
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Only stop() cancels handlers. Ending normally keeps asyncio's stream callback
+            # quiet; closing the socket hands the caller back to the dialplan's fallback.
+            log.info("AGI %s handed back to the dialplan: service stopping",
+                     writer.get_extra_info("peername"))
         finally:
             self._handlers.discard(task)
+            with self._sockets_lock:
+                self._sockets.pop(id(task), None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1)
@@ -229,14 +263,18 @@ class FastAgiServer:
         except AgiError as exc:
             log.warning("AGI peer %s: %s", peer, exc)
             return
-        handler = self._routes.get(request.script)
+        handler = self.routes.get(request.script)
         if handler is None:
             log.error("no AGI route %r (channel %s); the dialplan falls back",
                       request.script, request.channel)
             return
         channel = AgiChannel(reader, writer, request)
         try:
-            await handler(channel)
+            async with asyncio.timeout(self._route_budget):
+                await handler(channel)
+        except TimeoutError:
+            log.error("AGI %s on %s ran past its %.0fs budget; handing the caller back",
+                      request.script, request.channel, self._route_budget)
         except ChannelHungUp:
             log.info("caller on %s hung up during %s", request.channel, request.script)
         except AgiError as exc:

@@ -27,6 +27,7 @@ from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
 from ivr.db import Database
 from ivr.errors import AsteriskError
+from ivr.loop_watchdog import LoopWatchdog
 from ivr.prompts import build_prompts
 from ivr.settings import Settings
 from ivr.web import WebServices, build_app
@@ -44,6 +45,7 @@ class Hotline:
         self.call_log = CallLog(self.db, str(settings.recordings_dir))
         self.accounts = Accounts(self.db)
         self.agi: FastAgiServer | None = None
+        self.watchdog: LoopWatchdog | None = None
         self.asterisk: AsteriskProcess | None = None
         self.ami: AmiClient | None = None
         self.tracker: CallTracker | None = None
@@ -65,9 +67,13 @@ class Hotline:
 
         # The AGI server listens before Asterisk takes its first call.
         menu = MainMenuServices(self.call_log, s.sounds_dir)
+        # The route budget outlasts the dialplan's timeout by a little: Asterisk tells the
+        # route first (HANGUP), and only a route that does not listen is cut off.
         self.agi = FastAgiServer({"main_menu": functools.partial(main_menu, services=menu)},
-                                 s.bind, s.agi_port)
+                                 s.bind, s.agi_port, route_budget=s.ivr_max_seconds + 1)
         await self.agi.start()
+        self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
+        await self.watchdog.start()
 
         self._web = web.AppRunner(build_app(WebServices(self.accounts, self.call_log,
                                                         self.health)), access_log=None)
@@ -94,6 +100,10 @@ class Hotline:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
+        if self.watchdog:
+            await self.watchdog.stop()
+        if self.agi:  # callers still in the menu are handed to the queue first
+            await self.agi.stop()
         if self.asterisk:
             await self.asterisk.stop()
         if self.tracker:
@@ -104,8 +114,6 @@ class Hotline:
             await self.ami.stop()
         if self.tracker:
             await self.tracker.stop()
-        if self.agi:
-            await self.agi.stop()
         if self._web:
             await self._web.cleanup()
         await self.db.close()

@@ -45,6 +45,8 @@ class Settings:
     # How long a caller may spend in the Python IVR before the dialplan takes them to the
     # operator queue anyway: the guard against an AGI server that is up but stuck.
     ivr_max_seconds: float
+    # A blocked event loop for this long hands every IVR caller back to the dialplan.
+    loop_stall_seconds: float
     queue_name: str = "hotline"
 
     @classmethod
@@ -65,6 +67,7 @@ class Settings:
             trunk=trunk,
             downstream_url=env.get("HOTLINE_DOWNSTREAM_URL") or None,
             ivr_max_seconds=_seconds(env, "HOTLINE_IVR_MAX_SECONDS", 300),
+            loop_stall_seconds=_seconds(env, "HOTLINE_LOOP_STALL_SECONDS", 5),
         )
 
     @property
