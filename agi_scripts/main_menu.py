@@ -39,19 +39,23 @@ class MainMenuServices:
 
 
 async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
-    call_id = channel.request.unique_id
-    await _record(services.call_log.call_arrived(call_id, channel.request.caller))
+    call_id, caller = channel.request.unique_id, channel.request.caller
     menu = MainMenu(services.limits)
-    step = menu.start()
-    while not isinstance(step, Finish):
-        if isinstance(step, Ask):
-            keys = await _ask(channel, step, services.sounds_dir)
-            step = menu.on_keys(keys)
-            await _record(services.call_log.choice_made(call_id, menu.path))
-        else:
-            step = await _look_up(menu, step, services.ticket_status)
+    try:
+        step = menu.start()
+        while not isinstance(step, Finish):
+            if isinstance(step, Ask):
+                step = menu.on_keys(await _ask(channel, step, services.sounds_dir))
+            else:
+                step = await _look_up(menu, step, services.ticket_status)
+    except BaseException:
+        # Hung up or cut off mid-menu: keep the choices made so far. (One write when the
+        # caller leaves the menu, not one per key: the IVR's cost is mostly these writes.)
+        await _record(services.call_log.menu_left(call_id, caller, menu.path))
+        raise
 
-    await _record(services.call_log.routed(call_id, step.route, step.request_kind, menu.path))
+    await _record(services.call_log.menu_left(call_id, caller, menu.path, step.route,
+                                              step.request_kind))
     # The route is set before the goodbye prompt: whatever happens next, the dialplan knows.
     await channel.set_variable(dialplan_vars.IVR_PATH, ",".join(menu.path))
     if step.request_kind:

@@ -51,20 +51,29 @@ class CallLog:
         if self._recordings_dir:
             values["recording"] = f"{self._recordings_dir}/{call_id}.wav"
         insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        async with self._db.session() as session:
-            await session.execute(insert(Call).values(**values).on_conflict_do_nothing())
-            if caller:  # AMI may have created the row before the caller id was known
-                await session.execute(
+        async with self._db.engine.begin() as conn:
+            result = await conn.execute(insert(Call).values(**values).on_conflict_do_nothing())
+            if caller and result.rowcount == 0:
+                # The other source created the row first, perhaps before the caller id was known.
+                await conn.execute(
                     update(Call).where(Call.id == call_id, Call.caller == "").values(caller=caller)
                 )
-            await session.commit()
 
-    async def choice_made(self, call_id: str, path: list[str]) -> None:
-        await self._update(call_id, ivr_path=list(path))
-
-    async def routed(self, call_id: str, route: str, request_kind: str | None,
-                     path: list[str]) -> None:
-        await self._update(call_id, route=route, request_kind=request_kind, ivr_path=list(path))
+    async def menu_left(self, call_id: str, caller: str, path: list[str],
+                        route: str | None = None, request_kind: str | None = None) -> None:
+        """The caller left the menu (routed, or hung up when route is None): one upsert,
+        which also opens the record if the AMI side has not (AMI down)."""
+        changes: dict[str, Any] = {"ivr_path": list(path)}
+        if route:
+            changes.update(route=route, request_kind=request_kind)
+        row = {"id": call_id, "caller": caller, "started": utcnow(), "transfers": [], **changes}
+        if self._recordings_dir:
+            row["recording"] = f"{self._recordings_dir}/{call_id}.wav"
+        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        statement = insert(Call).values(**row)
+        async with self._db.engine.begin() as conn:
+            await conn.execute(statement.on_conflict_do_update(index_elements=[Call.id],
+                                                               set_=changes))
 
     async def queued(self, call_id: str, queue: str, at: datetime | None = None) -> None:
         await self._update(call_id, queue=queue, queue_joined=at or utcnow())
@@ -92,14 +101,18 @@ class CallLog:
     async def ended(self, call_id: str, cause: str | None = None,
                     at: datetime | None = None) -> None:
         async with self._db.session() as session:
-            call = await session.get(Call, call_id, with_for_update=True)
+            call = await session.get(Call, call_id)
             if call is None or call.ended is not None:
                 return
-            call.ended = at or utcnow()
-            call.hangup_cause = cause
-            if call.queue_joined and call.wait_seconds is None:
-                call.wait_seconds = round((call.ended - call.queue_joined).total_seconds(), 3)
-            call.outcome = final_outcome(call)
+            ended = at or utcnow()
+            wait = call.wait_seconds
+            if call.queue_joined and wait is None:
+                wait = round((ended - call.queue_joined).total_seconds(), 3)
+            # Guarded by "not ended yet": of two hang-up reports, the first one wins.
+            await session.execute(
+                update(Call).where(Call.id == call_id, Call.ended.is_(None)).values(
+                    ended=ended, hangup_cause=cause, wait_seconds=wait,
+                    outcome=final_outcome(call)))
             await session.commit()
 
     async def open_call_ids(self) -> set[str]:
@@ -132,10 +145,11 @@ class CallLog:
             return list(rows), int(total or 0)
 
     async def _update(self, call_id: str, **values: Any) -> None:
-        async with self._db.session() as session:
-            result = await session.execute(update(Call).where(Call.id == call_id).values(**values))
-            await session.commit()
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        # Core on a plain connection: a one-row update needs no ORM unit of work, and this
+        # runs several times for every call.
+        async with self._db.engine.begin() as conn:
+            result = await conn.execute(update(Call).where(Call.id == call_id).values(**values))
+        if result.rowcount == 0:
             log.warning("update for unknown call %s: %s", call_id, sorted(values))
 
     async def _modify_transfers(self, call_id: str, change: TransferChange) -> None:

@@ -24,16 +24,25 @@ async def test_ami_first_then_agi_keeps_one_record_with_the_caller(calls):
 
 
 async def test_agi_first_then_ami_does_not_overwrite(calls):
-    await calls.call_arrived("1.2", "13800000000")
-    await calls.choice_made("1.2", ["progress"])
+    await calls.menu_left("1.2", "13800000000", ["progress"])
     await calls.call_arrived("1.2", "other")
     call = await calls.get("1.2")
     assert (call.caller, call.ivr_path) == ("13800000000", ["progress"])
+    assert call.recording == "/rec/1.2.wav"
+
+
+async def test_menu_left_keeps_what_ami_recorded(calls):
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    await calls.call_arrived("1.3", "13800000000", at=t0)
+    await calls.menu_left("1.3", "13800000000", ["timeout", "help"], "queue", "help")
+    call = await calls.get("1.3")
+    assert (call.started, call.route, call.request_kind) == (t0, "queue", "help")
+    assert call.ivr_path == ["timeout", "help"]
 
 
 async def test_hangup_in_the_menu(calls):
     await calls.call_arrived("2.1", "139")
-    await calls.choice_made("2.1", ["timeout"])
+    await calls.menu_left("2.1", "139", ["timeout"])
     await calls.ended("2.1", "Normal Clearing")
     call = await calls.get("2.1")
     assert call.outcome == "hangup_in_ivr"
@@ -43,7 +52,7 @@ async def test_hangup_in_the_menu(calls):
 async def test_abandoned_in_the_queue_has_its_wait(calls):
     t0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
     await calls.call_arrived("3.1", "139", at=t0)
-    await calls.routed("3.1", "queue", "complaint", ["complaint"])
+    await calls.menu_left("3.1", "139", ["complaint"], "queue", "complaint")
     await calls.queued("3.1", "hotline", at=t0 + timedelta(seconds=10))
     await calls.ended("3.1", at=t0 + timedelta(seconds=52))
     call = await calls.get("3.1")
@@ -62,7 +71,7 @@ async def test_answered_by_a_seat(calls):
 
 async def test_emergency_transfer_answered(calls):
     await calls.call_arrived("5.1", "139")
-    await calls.routed("5.1", "emergency", None, ["emergency", "emergency:120"])
+    await calls.menu_left("5.1", "139", ["emergency", "emergency:120"], "emergency")
     await calls.transfer_started("5.1", "120", "emergency")
     await calls.transfer_answered("5.1")
     await calls.ended("5.1")

@@ -94,7 +94,7 @@ async def test_broken_json_is_400_not_500(api):
 async def test_calls_list_and_detail(api):
     client, calls, _ = api
     await calls.call_arrived("9.1", "13800000000")
-    await calls.routed("9.1", "queue", "help", ["timeout", "help"])
+    await calls.menu_left("9.1", "13800000000", ["timeout", "help"], "queue", "help")
     await calls.call_arrived("9.2", "13900000000")
     token = await login(client)
     auth = {"Authorization": f"Bearer {token}"}
