@@ -67,8 +67,6 @@ def render_template(text: str, values: dict[str, str], name: str = "template") -
 def template_values(
     settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False
 ) -> dict[str, str]:
-    # RTP ports: a window derived from the SIP port keeps parallel instances (tests) apart.
-    rtp_start = 10000 + (settings.sip_port % 50) * 200
     return {
         "etc_dir": str(layout.etc_dir),
         "modules_dir": str(layout.modules_dir),
@@ -87,8 +85,8 @@ def template_values(
         "agi_port": str(settings.agi_port),
         "trunk": settings.trunk,
         "trunk_host": settings.trunk_host,
-        "rtp_start": str(rtp_start),
-        "rtp_end": str(rtp_start + 199),
+        "rtp_start": str(settings.rtp_ports[0]),
+        "rtp_end": str(settings.rtp_ports[1]),
         "sounds_dir": str(settings.sounds_dir),
         "recordings_dir": str(settings.recordings_dir),
         "queue_name": settings.queue_name,

@@ -31,6 +31,24 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _rtp_ports(env: dict[str, str], sip_port: int) -> tuple[int, int]:
+    raw = env.get("HOTLINE_RTP_PORTS")
+    if not raw:
+        # 2000 ports (1000 call legs) in a window picked by the SIP port, so instances on
+        # different SIP ports (tests, benchmarks) never compete for RTP ports.
+        start = 10000 + (sip_port % 20) * 2000
+        return start, start + 1999
+    low, sep, high = raw.partition("-")
+    try:
+        ports = int(low), int(high)
+    except ValueError:
+        raise ConfigurationError(f"HOTLINE_RTP_PORTS must be LOW-HIGH, got {raw!r}") from None
+    if not sep or not 1024 <= ports[0] < ports[1] < 65536 or ports[1] - ports[0] < 19:
+        raise ConfigurationError(f"HOTLINE_RTP_PORTS must be LOW-HIGH within 1024-65535 "
+                                 f"and span at least 20 ports, got {raw!r}")
+    return ports
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -47,6 +65,8 @@ class Settings:
     ivr_max_seconds: float
     # A blocked event loop for this long hands every IVR caller back to the dialplan.
     loop_stall_seconds: float
+    # RTP ports for Asterisk: each call leg takes two (RTP and RTCP).
+    rtp_ports: tuple[int, int] = (10000, 11999)
     queue_name: str = "hotline"
 
     @classmethod
@@ -68,6 +88,7 @@ class Settings:
             downstream_url=env.get("HOTLINE_DOWNSTREAM_URL") or None,
             ivr_max_seconds=_seconds(env, "HOTLINE_IVR_MAX_SECONDS", 300),
             loop_stall_seconds=_seconds(env, "HOTLINE_LOOP_STALL_SECONDS", 5),
+            rtp_ports=_rtp_ports(env, sip_port=_port(env, "HOTLINE_SIP_PORT", 5060)),
         )
 
     @property

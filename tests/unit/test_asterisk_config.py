@@ -103,3 +103,13 @@ def test_settings_defaults_follow_the_contract(tmp_path, monkeypatch):
     assert s.home == tmp_path / "var"
     assert s.db_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'hotline.db'}"
     assert s.trunk == "127.0.0.1:5080"
+
+
+def test_rtp_ports_hold_hundreds_of_calls_and_can_be_set():
+    default = Settings.from_env({"HOTLINE_SIP_PORT": "5060"}).rtp_ports
+    assert default[1] - default[0] + 1 >= 2000
+    other = Settings.from_env({"HOTLINE_SIP_PORT": "5061"}).rtp_ports
+    assert other[0] > default[1] or other[1] < default[0], "instances must not overlap"
+    assert Settings.from_env({"HOTLINE_RTP_PORTS": "20000-20999"}).rtp_ports == (20000, 20999)
+    with pytest.raises(ConfigurationError, match="HOTLINE_RTP_PORTS"):
+        Settings.from_env({"HOTLINE_RTP_PORTS": "20000"})
