@@ -1,0 +1,30 @@
+"""Errors of the ticket domain; the web adapter maps each to one HTTP status.
+
+TicketError
+├── InvalidField      the request is malformed; names the field         (422)
+├── StepRefused       the rules forbid this step now, and say why       (409)
+├── NotPermitted      this user may not do this                         (403)
+└── TicketNotFound    no such ticket, or not one this user may see      (404)
+"""
+
+
+class TicketError(Exception):
+    pass
+
+
+class InvalidField(TicketError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+class StepRefused(TicketError):
+    pass
+
+
+class NotPermitted(TicketError):
+    pass
+
+
+class TicketNotFound(TicketError):
+    pass
