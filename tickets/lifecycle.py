@@ -5,7 +5,8 @@
        │  └───dispatch─── returned ◀──return─────┘  │ └─extend/contact  │   └─redo─┐   close│
        └─close(direct)       (within the return window)                 │          ▼        ▼
                                                      ◀──────redo────────┘     processing  closed
-    processing/replied/visited ──terminate(request)──▶ termination_requested ──terminate(approve)──▶ terminated
+    processing/replied/visited ──terminate(request)──▶ termination_requested
+    termination_requested ──terminate(approve)──▶ terminated
     closed/terminated/not_accepted ──archive──▶ archived
 
 A refused step raises StepRefused (the rules forbid it now: HTTP 409) or InvalidField (the
@@ -43,7 +44,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 # Reply texts that answer nothing (河东: "no generic answers").
-GENERIC_REPLIES = frozenset({"已处理", "已办理", "已解决", "已办结", "正在处理", "已转办", "已收悉"})
+GENERIC_REPLIES = frozenset({"已处理", "已办理", "已解决", "已办结", "正在处理", "已转办",
+                             "已收悉"})
 MIN_REPLY_LENGTH = 15
 
 

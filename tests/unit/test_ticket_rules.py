@@ -98,7 +98,8 @@ def test_supervision_triggers():
 
 def test_units_never_see_a_confidential_callers_identity():
     ticket = {"id": "1", "name": "张三", "phone": "13800000000", "address": "幸福路12号",
-              "confidential": True, "content": "噪音", "call_ids": ["1.1"], "transcript": "我是张三"}
+              "confidential": True, "content": "噪音", "call_ids": ["1.1"],
+              "transcript": "我是张三"}
     masked = for_unit(ticket)
     assert "张三" not in str(masked) and "13800000000" not in str(masked)
     assert "幸福路" not in str(masked)
