@@ -33,7 +33,7 @@ class Call(Base):
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     recording: Mapped[str | None] = mapped_column(String(512))
     transcript: Mapped[str | None] = mapped_column(Text)
-    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    ticket_id: Mapped[str | None] = mapped_column(String(20), index=True)
 
 
 class User(Base):

@@ -1,13 +1,42 @@
 """Shared fixtures. End-to-end fixtures (real Asterisk) live in tests/e2e/conftest.py."""
 
+import uuid
+
+import asyncpg
 import pytest
 
 from ivr.db import Database
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture
 async def db(tmp_path):
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_db(request, tmp_path):
+    """The same store tests on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(server.admin_url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = server.url(name)
+    database = Database(url)
     await database.migrate()
     yield database
     await database.close()
