@@ -94,7 +94,7 @@ async def test_five_citizens_on_one_matter_put_all_of_them_under_supervision(ser
     assert tickets[-1]["citizens_on_matter"] == 5 and "crowd" in tickets[-1]["flags"]
     first = await service.get(tickets[0]["id"], OPERATOR)
     assert "crowd" in first["flags"], "earlier tickets on the matter are raised too"
-    supervised, total = await service.search(OPERATOR, TicketFilters(supervised=True))
+    _supervised, total = await service.search(OPERATOR, TicketFilters(supervised=True))
     assert total == 5
 
 
