@@ -82,6 +82,9 @@ class CallLog:
                        at: datetime | None = None) -> None:
         await self._update(call_id, seat=seat, wait_seconds=wait_seconds, answered=at or utcnow())
 
+    async def link_ticket(self, call_id: str, ticket_id: str) -> None:
+        await self._update(call_id, ticket_id=ticket_id)
+
     async def transfer_started(self, call_id: str, target: str, kind: str) -> None:
         await self._modify_transfers(
             call_id, lambda ts: [*ts, {"to": target, "kind": kind,

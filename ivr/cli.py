@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ivr.errors import HotlineError
 from ivr.settings import Settings
+from tickets.errors import TicketError
 
 
 def _setup_logging() -> None:
@@ -132,6 +133,24 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.db import Database
+    from ivr.main import build_ticket_service
+
+    async def add() -> None:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+            unit = await build_ticket_service(db, settings).add_unit(
+                args.code, args.name, args.phone, args.duty_phone)
+            print(f"unit {unit['code']} ({unit['name']}) saved")
+        finally:
+            await db.close()
+
+    asyncio.run(add())
+    return 0
+
+
 def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
     from ivr.prompts import build_prompts
 
@@ -176,6 +195,15 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--unit")
     add.set_defaults(func=cmd_users_add)
 
+    units = sub.add_parser("units", help="responsible units").add_subparsers(
+        dest="units_command", required=True)
+    unit = units.add_parser("add", help="add or update a responsible unit")
+    unit.add_argument("code")
+    unit.add_argument("--name", required=True)
+    unit.add_argument("--phone", required=True)
+    unit.add_argument("--duty-phone")
+    unit.set_defaults(func=cmd_units_add)
+
     prompts = sub.add_parser("prompts", help="voice prompts").add_subparsers(
         dest="prompts_command", required=True)
     prompts.add_parser("build", help="synthesise changed prompts").set_defaults(
@@ -194,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging()
     try:
         return int(args.func(args, Settings.from_env()))
-    except HotlineError as exc:
+    except (HotlineError, TicketError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
 

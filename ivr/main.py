@@ -28,9 +28,14 @@ from ivr.call_tracker import CallTracker
 from ivr.db import Database
 from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
+from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
 from ivr.settings import Settings
 from ivr.web import WebServices, build_app
+from tickets.calendar import WorkCalendar
+from tickets.outbox import OutboxAdmin, OutboxWorker
+from tickets.rules import rules_for
+from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,8 @@ class Hotline:
         self.db = Database(settings.db_url)
         self.call_log = CallLog(self.db, str(settings.recordings_dir))
         self.accounts = Accounts(self.db)
+        self.tickets = build_ticket_service(self.db, settings)
+        self.outbox: OutboxWorker | None = None
         self.agi: FastAgiServer | None = None
         self.watchdog: LoopWatchdog | None = None
         self.asterisk: AsteriskProcess | None = None
@@ -66,7 +73,7 @@ class Hotline:
                                                         bench_dialplan=self._bench_dialplan)))
 
         # The AGI server listens before Asterisk takes its first call.
-        menu = MainMenuServices(self.call_log, s.sounds_dir)
+        menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)
         # The route budget outlasts the dialplan's timeout by a little: Asterisk tells the
         # route first (HANGUP), and only a route that does not listen is cut off.
         self.agi = FastAgiServer({"main_menu": functools.partial(main_menu, services=menu)},
@@ -75,8 +82,14 @@ class Hotline:
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
 
-        self._web = web.AppRunner(build_app(WebServices(self.accounts, self.call_log,
-                                                        self.health)), access_log=None)
+        if s.downstream_url:
+            self.outbox = OutboxWorker(self.db, s.downstream_url)
+            self.tickets.on_event = self.outbox.wake
+            await self.outbox.start()
+
+        self._web = web.AppRunner(build_app(WebServices(
+            self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
+            self.db)), access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 
@@ -116,7 +129,14 @@ class Hotline:
             await self.tracker.stop()
         if self._web:
             await self._web.cleanup()
+        if self.outbox:
+            await self.outbox.stop()
         await self.db.close()
+
+    async def _ticket_status(self, number: str) -> TicketStatus | None:
+        """IVR menu 5: what a caller hears for a ticket number (status only, no identity)."""
+        status = await self.tickets.status_of(number)
+        return TicketStatus(number, f"ticket_status_{status}") if status else None
 
     async def health(self) -> dict[str, str]:
         def up(ok: bool) -> str:
@@ -142,6 +162,12 @@ class Hotline:
                 await self.asterisk.start()
             except AsteriskError:
                 log.exception("asterisk restart failed; trying again")
+
+
+def build_ticket_service(db: Database, settings: Settings) -> TicketService:
+    return TicketService(db, rules_for(settings.city),
+                         WorkCalendar.from_file(settings.calendar_file),
+                         timezone=settings.timezone)
 
 
 async def run(settings: Settings, *, bench_dialplan: bool = False) -> None:

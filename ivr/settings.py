@@ -65,6 +65,11 @@ class Settings:
     ivr_max_seconds: float
     # A blocked event loop for this long hands every IVR caller back to the dialplan.
     loop_stall_seconds: float
+    # Ticket rules: a city preset (tickets/rules.py), the local time zone for working days,
+    # and an optional TOML of holidays/make-up workdays for years chinese-calendar lacks.
+    city: str = "mengcheng"
+    timezone: str = "Asia/Shanghai"
+    calendar_file: Path | None = None
     # RTP ports for Asterisk: each call leg takes two (RTP and RTCP).
     rtp_ports: tuple[int, int] = (10000, 11999)
     queue_name: str = "hotline"
@@ -89,6 +94,10 @@ class Settings:
             ivr_max_seconds=_seconds(env, "HOTLINE_IVR_MAX_SECONDS", 300),
             loop_stall_seconds=_seconds(env, "HOTLINE_LOOP_STALL_SECONDS", 5),
             rtp_ports=_rtp_ports(env, sip_port=_port(env, "HOTLINE_SIP_PORT", 5060)),
+            city=env.get("HOTLINE_CITY", "mengcheng"),
+            timezone=env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
+            calendar_file=Path(env["HOTLINE_CALENDAR_FILE"]) if env.get(
+                "HOTLINE_CALENDAR_FILE") else None,
         )
 
     @property

@@ -16,15 +16,19 @@ from aiohttp import web
 
 from ivr.auth import Accounts, LoginFailed, Principal
 from ivr.call_log import CallLog
+from ivr.db import Database
 from ivr.errors import NotFound
 from ivr.models import Call
 from ivr.openapi import OPENAPI
+from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
+from tickets.outbox import OutboxAdmin
+from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "hotline_session"
 MAX_BODY = 64 * 1024
-PUBLIC = {"/api/health", "/api/login", "/openapi.json"}
+PUBLIC = {"/api/health", "/api/login", "/openapi.json", "/console"}
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 
@@ -43,17 +47,31 @@ class WebServices:
     accounts: Accounts
     calls: CallLog
     health: HealthCheck
+    tickets: TicketService
+    outbox: OutboxAdmin
+    db: Database
 
 
 SERVICES = web.AppKey("services", WebServices)
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
+def safe_dumps(data: Any) -> str:
+    """JSON with <, > and & escaped: text a citizen filed can never act as markup where a
+    page embeds the response, and it still decodes to exactly what was filed."""
+    return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=safe_dumps)
+
+
 def _error(status: int, message: str, field: str | None = None) -> web.Response:
     body: dict[str, Any] = {"error": message}
     if field:
         body["field"] = field
-    return web.json_response(body, status=status)
+    return json_response(body, status=status)
 
 
 def _token_of(request: web.Request) -> str | None:
@@ -75,7 +93,13 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return await handler(request)
     except RequestInvalid as exc:
         return _error(exc.status, str(exc), exc.field)
-    except NotFound as exc:
+    except InvalidField as exc:
+        return _error(422, str(exc), exc.field)
+    except StepRefused as exc:
+        return _error(409, str(exc))
+    except NotPermitted as exc:
+        return _error(403, str(exc))
+    except (NotFound, TicketNotFound) as exc:
         return _error(404, str(exc))
     except web.HTTPException:
         raise
@@ -173,7 +197,7 @@ def call_json(call: Call) -> dict[str, Any]:
 async def health(request: web.Request) -> web.Response:
     state = await request.app[SERVICES].health()
     healthy = all(value == "up" for value in state.values())
-    return web.json_response(state, status=200 if healthy else 503)
+    return json_response(state, status=200 if healthy else 503)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -184,7 +208,7 @@ async def login(request: web.Request) -> web.Response:
         token, principal = await request.app[SERVICES].accounts.login(name, password)
     except LoginFailed as exc:
         return _error(401, str(exc))
-    response = web.json_response({"token": token, "user": principal.name,
+    response = json_response({"token": token, "user": principal.name,
                                   "role": principal.role, "seat": principal.seat,
                                   "unit": principal.unit})
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict",
@@ -196,14 +220,14 @@ async def logout(request: web.Request) -> web.Response:
     token = _token_of(request)
     if token:
         await request.app[SERVICES].accounts.logout(token)
-    response = web.json_response({"ok": True})
+    response = json_response({"ok": True})
     response.del_cookie(SESSION_COOKIE)
     return response
 
 
 async def whoami(request: web.Request) -> web.Response:
     principal: Principal = request[PRINCIPAL]
-    return web.json_response({"user": principal.name, "role": principal.role,
+    return json_response({"user": principal.name, "role": principal.role,
                               "seat": principal.seat, "unit": principal.unit})
 
 
@@ -215,12 +239,12 @@ async def list_calls(request: web.Request) -> web.Response:
         active=bool_param(request, "active"),
         limit=limit, offset=offset,
     )
-    return web.json_response({"items": [call_json(c) for c in items], "total": total})
+    return json_response({"items": [call_json(c) for c in items], "total": total})
 
 
 async def get_call(request: web.Request) -> web.Response:
     call = await request.app[SERVICES].calls.get(request.match_info["call_id"])
-    return web.json_response(call_json(call))
+    return json_response(call_json(call))
 
 
 async def get_recording(request: web.Request) -> web.StreamResponse:
@@ -231,10 +255,12 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(OPENAPI)
+    return json_response(OPENAPI)
 
 
 def build_app(services: WebServices) -> web.Application:
+    from ivr.web_tickets import add_ticket_routes  # the tickets slice registers its routes
+
     app = web.Application(middlewares=[errors_and_auth], client_max_size=MAX_BODY)
     app[SERVICES] = services
     app.router.add_get("/api/health", health)
@@ -245,4 +271,5 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
+    add_ticket_routes(app)
     return app

@@ -6,6 +6,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.web import WebServices, build_app
+from tickets.calendar import WorkCalendar
+from tickets.outbox import OutboxAdmin
+from tickets.rules import rules_for
+from tickets.service import TicketService
 
 
 @pytest.fixture
@@ -18,8 +22,9 @@ async def api(db):
     accounts = Accounts(db)
     await accounts.add_user("op1", "operator", "operator-pass", seat="1001")
     calls = CallLog(db, "/rec")
-    client = TestClient(TestServer(build_app(WebServices(accounts, calls, check)),
-                                   host="127.0.0.1"))
+    tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
+    services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db)
+    client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health
     await client.close()

@@ -170,6 +170,10 @@ class TicketService:
         self._write_turn = asyncio.Lock() if db.dialect == "sqlite" else None
         self.on_event: Callable[[], None] | None = None  # wakes the outbox worker
 
+    @property
+    def timezone(self) -> str:
+        return self._tz.key
+
     def today(self) -> date:
         return self._clock().astimezone(self._tz).date()
 

@@ -121,6 +121,16 @@ class Stack:
                 return await r.json()
             return await r.read()
 
+    async def post(self, path: str, body: dict[str, Any]) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with aiohttp.ClientSession() as http, http.post(
+                self.base_url + path, json=body, headers=headers) as r:
+            assert r.status in (200, 201), f"{path}: {r.status} {await r.text()}"
+            return await r.json()
+
+    def asterisk_log(self) -> str:
+        return (self.home / "asterisk/log/messages.log").read_text(errors="replace")
+
     async def call_of(self, caller: str) -> dict[str, Any] | None:
         items = (await self.get("/api/calls", caller=caller))["items"]
         return items[0] if items else None
