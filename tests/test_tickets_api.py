@@ -161,7 +161,7 @@ async def test_units_and_outbox_admin_are_for_admins(api):
     status, _, _ = await call("POST", "/api/units", json={"code": "gas", "name": "燃气公司",
                                                           "phone": "05581110000"})
     assert status == 403
-    status, unit, _ = await call("POST", "/api/units", user="root",
+    status, _unit, _ = await call("POST", "/api/units", user="root",
                                  json={"code": "gas", "name": "燃气公司", "phone": "05581110000"})
     assert status == 201
     status, units, _ = await call("GET", "/api/units")
