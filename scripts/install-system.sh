@@ -6,7 +6,7 @@ set -euo pipefail
 
 ASTERISK_ROOT="${HOTLINE_ASTERISK_ROOT:-/opt/hotline-asterisk-22}"
 HOST_PACKAGES=(sip-tester espeak-ng sox libsox-fmt-base mmdebstrap debian-archive-keyring
-               chromium chromium-driver postgresql iproute2 procps)
+               chromium chromium-driver postgresql iproute2 procps fonts-wqy-microhei)
 
 missing=()
 for pkg in "${HOST_PACKAGES[@]}"; do

@@ -1,0 +1,42 @@
+"""An operator files a ticket from the web console, in a real browser."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from tests.support.browser import chromium
+
+
+async def test_operator_files_a_ticket_from_the_console(stack, tmp_path):
+    added = stack.cli("users", "add", "op-browser", "--role", "operator", "--password",
+                      "op-browser-pass", "--seat", "1001")
+    assert added.returncode == 0, added.stderr
+    earlier = await stack.post("/api/tickets", {"phone": "13800000301", "kind": "help",
+                                                "content": "上周反映的路灯问题"})
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{stack.base_url}/console?phone=13800000301&kind=complaint")
+        await page.fill("#user", "op-browser")
+        await page.fill("#password", "op-browser-pass")
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("#desk:not([hidden])")
+        assert "坐席 1001" in await page.text_content("#who")
+        # the screen-pop parameters prefilled the form and the caller's history shows
+        assert await page.input_value("#phone") == "13800000301"
+        assert await page.input_value("#kind") == "complaint"
+        await page.wait_for_selector(f"#history td:text('{earlier['id']}')")
+        history = await page.text_content("#history")
+        local = datetime.fromisoformat(earlier["created_at"]).astimezone(
+            ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+        assert local in history, "times are shown in Beijing time"
+        await page.fill("#content", "幸福路路灯仍然不亮，<b>夜间</b>出行不便")
+        await page.fill("#category", "路灯")
+        await page.click("#ticket-form button[type=submit]")
+        await page.wait_for_selector("#ticket-result.ok")
+        message = await page.text_content("#ticket-result")
+        await page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+    assert "工单已受理" in message
+    number = message.split("编号 ")[1].split("，")[0]
+    ticket = await stack.get(f"/api/tickets/{number}")
+    assert ticket["content"] == "幸福路路灯仍然不亮，<b>夜间</b>出行不便"
+    assert ticket["kind"] == "complaint" and ticket["seat"] == "1001"
+    assert ticket["operator"] == "op-browser"
