@@ -36,6 +36,7 @@ test: install lint
 
 bench: install
 	$(PY) -m bench.ivr_throughput
+	$(PY) -m bench.tickets_throughput
 
 clean:
 	rm -rf var

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -74,8 +75,13 @@ _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
 class Accounts:
+    # Every API request authenticates; a short in-memory memory of valid sessions saves a
+    # database round trip each time. Logout forgets at once; expiry is still honoured.
+    CACHE_SECONDS = 30.0
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     async def add_user(self, name: str, role: str, password: str, *, seat: str | None = None,
                        unit: str | None = None) -> Principal:
@@ -114,16 +120,31 @@ class Accounts:
         return token, _principal(user)
 
     async def authenticate(self, token: str) -> Principal | None:
+        key = _token_hash(token)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached and cached[1] > now:
+            return cached[0]
         async with self._db.session() as session:
             row = await session.execute(
-                select(User).join(AuthSession, AuthSession.user_id == User.id)
-                .where(AuthSession.token_hash == _token_hash(token),
-                       AuthSession.expires > utcnow())
+                select(User, AuthSession.expires).join(
+                    AuthSession, AuthSession.user_id == User.id)
+                .where(AuthSession.token_hash == key, AuthSession.expires > utcnow())
             )
-            user = row.scalar_one_or_none()
-        return _principal(user) if user else None
+            found = row.one_or_none()
+        if found is None:
+            self._cache.pop(key, None)
+            return None
+        user, expires = found
+        principal = _principal(user)
+        remaining = (expires - utcnow()).total_seconds()
+        if len(self._cache) > 10000:
+            self._cache.clear()
+        self._cache[key] = (principal, now + min(self.CACHE_SECONDS, remaining))
+        return principal
 
     async def logout(self, token: str) -> None:
+        self._cache.pop(_token_hash(token), None)
         async with self._db.session() as session:
             await session.execute(
                 delete(AuthSession).where(AuthSession.token_hash == _token_hash(token)))

@@ -34,7 +34,16 @@ class WorkCalendar:
             data = tomllib.load(f)
         return cls(frozenset(data.get("holidays", [])), frozenset(data.get("workdays", [])))
 
+    _known: dict[date, bool] = field(default_factory=dict)
+
     def is_workday(self, day: date) -> bool:
+        # Asked for every deadline of every ticket; the answer for a date never changes.
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:

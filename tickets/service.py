@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, distinct, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -226,11 +226,12 @@ class TicketService:
                 select(func.count()).select_from(Ticket).where(
                     Ticket.phone == new.phone, Ticket.matter_key == key,
                     Ticket.created_at >= window_start))
-            phones = set(await session.scalars(
-                select(Ticket.phone).distinct().where(Ticket.matter_key == key,
-                                                      Ticket.created_at >= window_start)))
+            others = await session.scalar(
+                select(func.count(distinct(Ticket.phone))).where(
+                    Ticket.matter_key == key, Ticket.created_at >= window_start,
+                    Ticket.phone != new.phone))
             times = int(earlier or 0) + 1
-            citizens = len(phones | {new.phone})
+            citizens = int(others or 0) + 1
             level = approval_level(times, new.channel)
             number = await self._next_number(session, today)
             status = "not_accepted" if new.not_accepted_reason else "accepted"
@@ -246,7 +247,7 @@ class TicketService:
             ticket.supervised = bool(ticket.flags)
             session.add(ticket)
             await session.flush()
-            if citizens >= self.rules.crowd_threshold:
+            if citizens == self.rules.crowd_threshold:
                 await self._raise_crowd(session, key, window_start, citizens)
             event = "ticket.not_accepted" if status == "not_accepted" else "ticket.created"
             detail = {"times_by_citizen": times, "citizens_on_matter": citizens,
@@ -268,7 +269,8 @@ class TicketService:
 
     async def _raise_crowd(self, session: AsyncSession, key: str, since: datetime,
                            citizens: int) -> None:
-        """5+ citizens on one matter: every open ticket on it comes under supervision."""
+        """The matter just reached the crowd threshold: the earlier tickets on it come under
+        supervision too. Once only: later tickets are filed with the count already."""
         rows = await session.scalars(select(Ticket).where(
             Ticket.matter_key == key, Ticket.created_at >= since,
             Ticket.citizens_on_matter < citizens))

@@ -1,0 +1,39 @@
+"""The web API with the real ticket service on a given database, without Asterisk: the
+server side of bench/tickets_throughput.py, run as its own process."""
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+from ivr.auth import Accounts
+from ivr.call_log import CallLog
+from ivr.db import Database
+from ivr.main import build_ticket_service
+from ivr.settings import Settings
+from ivr.web import WebServices, build_app
+from tickets.outbox import OutboxAdmin
+
+
+async def main(db_url: str, port: int) -> None:
+    settings = Settings.from_env({"HOTLINE_DB_URL": db_url})
+    db = Database(db_url)
+    await db.migrate()
+    accounts = Accounts(db)
+    await accounts.add_user("bench", "operator", "bench-password", seat="1001")
+    tickets = build_ticket_service(db, settings)
+    await tickets.add_unit("water", "自来水公司", "05581234567")
+
+    async def health() -> dict[str, str]:
+        return {"db": "up"}
+
+    runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
+                                                 OutboxAdmin(db), db)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))

@@ -1,0 +1,138 @@
+"""Ticket create + dispatch through the HTTP API: throughput and latency with 200 concurrent
+clients, SQLite and PostgreSQL side by side. Writes bench/results/tickets_throughput.json.
+
+Each client loops: POST /api/tickets, then POST /api/tickets/{id}/dispatch. In the same run
+and setup, the same clients also hammer GET /api/me (authenticated, no ticket work): the
+baseline that shows what the ticket work itself costs, as a ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.support.postgres import PostgresServer
+from tests.support.sipp import free_tcp_port
+
+RESULTS = Path(__file__).with_name("results")
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "200"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+async def load(base: str, token: str, work: str) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: dict[str, list[float]] = {"create": [], "dispatch": [], "me": []}
+    errors = 0
+    stop_at = time.monotonic() + SECONDS
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+        async def timed(kind: str, method: str, path: str, body: dict | None = None) -> dict:
+            nonlocal errors
+            t0 = time.perf_counter()
+            async with http.request(method, base + path, json=body) as r:
+                data = await r.json()
+                if r.status >= 300:
+                    errors += 1
+            latencies[kind].append((time.perf_counter() - t0) * 1000)
+            return data
+
+        async def client(n: int) -> None:
+            i = 0
+            while time.monotonic() < stop_at:
+                i += 1
+                if work == "baseline":
+                    await timed("me", "GET", "/api/me")
+                    continue
+                ticket = await timed("create", "POST", "/api/tickets", {
+                    "phone": f"139{n:04d}{i:04d}", "kind": "complaint",
+                    "content": "小区门口道路破损，雨天积水严重", "category": "道路"})
+                await timed("dispatch", "POST", f"/api/tickets/{ticket['id']}/dispatch",
+                            {"unit": "water"})
+
+        started = time.monotonic()
+        await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+        wall = time.monotonic() - started
+    result = {"clients": CLIENTS, "seconds": round(wall, 2), "errors": errors}
+    for kind, values in latencies.items():
+        if values:
+            result[kind] = {"count": len(values), "per_second": round(len(values) / wall, 1),
+                            "p50_ms": round(statistics.median(values), 1),
+                            "p99_ms": round(percentile(values, 99), 1)}
+    return result
+
+
+async def run_backend(name: str, db_url: str) -> dict:
+    port = free_tcp_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.ticket_server", db_url, str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert server.stdout is not None
+        line = await asyncio.to_thread(server.stdout.readline)
+        if "ready" not in line:
+            raise RuntimeError(f"{name} server failed: {line}{server.stdout.read()}")
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http, http.post(
+                base + "/api/login", json={"user": "bench", "password": "bench-password"}) as r:
+            token = (await r.json())["token"]
+        baseline = await load(base, token, "baseline")
+        tickets = await load(base, token, "tickets")
+    finally:
+        server.terminate()
+        server.wait(10)
+    ratio = round(tickets["create"]["per_second"] / baseline["me"]["per_second"], 3)
+    return {"backend": name, "baseline_authenticated_get": baseline,
+            "create_and_dispatch": tickets, "create_rate_over_baseline_rate": ratio}
+
+
+async def main() -> int:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-tickets-") as tmp:
+        results.append(await run_backend("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db"))
+    postgres = PostgresServer.start()
+    try:
+        import asyncpg
+
+        admin = await asyncpg.connect(postgres.admin_url)
+        await admin.execute('CREATE DATABASE "bench"')
+        await admin.close()
+        results.append(await run_backend("postgresql", postgres.url("bench")))
+    finally:
+        postgres.stop()
+    summary = {
+        "benchmark": "tickets_throughput",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "method": __doc__.strip(),
+        "cores": os.cpu_count(),
+        "targets": {"sqlite_creates_per_second": ">= 1000", "p99_ms": "<= 20"},
+        "results": results,
+        "note": "The load generator shares the machine's 2 cores with the server and the "
+                "database; the server is one Python process (one event loop).",
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tickets_throughput.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for r in results:
+        c = r["create_and_dispatch"]
+        print(json.dumps({"backend": r["backend"], "create": c["create"],
+                          "dispatch": c["dispatch"], "errors": c["errors"],
+                          "baseline_me": r["baseline_authenticated_get"]["me"],
+                          "ratio": r["create_rate_over_baseline_rate"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
