@@ -78,8 +78,9 @@ async def load(base: str, token: str, work: str) -> dict:
 
 async def run_backend(name: str, db_url: str) -> dict:
     port = free_tcp_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.ticket_server", db_url, str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = await asyncio.to_thread(
+        subprocess.Popen, [sys.executable, "-m", "bench.ticket_server", db_url, str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert server.stdout is not None
         line = await asyncio.to_thread(server.stdout.readline)
