@@ -93,3 +93,91 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": {"description": "audio/wav"}, "404": _json(_ERROR)}}},
     },
 }
+
+
+def _ticket_paths() -> dict[str, Any]:
+    ticket = {"type": "object", "description": "A ticket (工单); id is its digit-only number",
+              "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"},
+                             "status": {"type": "string"}, "kind": {"type": "string"},
+                             "deadline": {"type": ["string", "null"], "format": "date"},
+                             "overdue": {"type": "boolean"},
+                             "flags": {"type": "array", "items": {"type": "string"}}}}
+    new_ticket = {
+        "type": "object", "required": ["phone", "kind", "content"],
+        "properties": {
+            "phone": {"type": "string"}, "content": {"type": "string", "maxLength": 5000},
+            "kind": {"enum": ["consultation", "help", "complaint", "report", "suggestion",
+                              "praise"]},
+            "name": {"type": "string"}, "address": {"type": "string"},
+            "confidential": {"type": "boolean"}, "call_id": {"type": "string"},
+            "channel": {"type": "string"}, "category": {"type": "string"},
+            "location": {"type": "string"}, "urgency": {"type": "string"},
+            "not_accepted_reason": {"type": "string"}, "referral": {"type": "string"},
+            "media_exposure": {"type": "boolean"}}}
+    ticket_id = {"name": "ticket_id", "in": "path", "required": True,
+                 "schema": {"type": "string"}}
+    filters = [{"name": n, "in": "query", "schema": {"type": "string"}}
+               for n in ("phone", "status", "unit", "kind", "overdue", "supervised", "since",
+                         "until")]
+    refused = {"409": _json(_ERROR, "the rules forbid this step now"),
+               "422": _json(_ERROR, "a field is invalid"), "403": _json(_ERROR),
+               "404": _json(_ERROR)}
+    return {
+        "/api/tickets": {
+            "get": {"summary": "Search tickets (units: only their own, masked)",
+                    "parameters": [*filters, *_PAGING],
+                    "responses": {"200": _json(_list_of(ticket))}},
+            "post": {"summary": "File a ticket",
+                     "requestBody": {"content": {"application/json": {"schema": new_ticket}}},
+                     "responses": {"201": _json(ticket), **refused}}},
+        "/api/tickets/export": {"get": {
+            "summary": "Export as CSV or JSON", "parameters": [
+                {"name": "format", "in": "query", "schema": {"enum": ["csv", "json"]}},
+                *filters], "responses": {"200": {"description": "text/csv or JSON"}}}},
+        "/api/tickets/{ticket_id}": {"get": {"summary": "One ticket", "parameters": [ticket_id],
+                                             "responses": {"200": _json(ticket), **refused}}},
+        "/api/tickets/{ticket_id}/events": {"get": {
+            "summary": "The audit trail", "parameters": [ticket_id],
+            "responses": {"200": _json(_list_of({"type": "object"}))}}},
+        "/api/tickets/{ticket_id}/{action}": {"post": {
+            "summary": "One lifecycle step", "parameters": [ticket_id, {
+                "name": "action", "in": "path", "required": True, "schema": {"enum": [
+                    "dispatch", "sign", "contact", "return", "extend", "reply", "callback",
+                    "redo", "close", "terminate", "archive"]}}],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": _json(ticket), **refused}}},
+        "/api/units": {"get": {"summary": "Responsible units",
+                               "responses": {"200": _json(_list_of({"type": "object"}))}},
+                       "post": {"summary": "Add or update a unit (admin)",
+                                "responses": {"201": _json({"type": "object"}), **refused}}},
+        "/api/outbox": {"get": {"summary": "Downstream deliveries (dead letters by default)",
+                                "parameters": [{"name": "state", "in": "query", "schema": {
+                                    "enum": ["dead", "pending", "delivered", "all"]}}],
+                                "responses": {"200": _json(_list_of({"type": "object"}))}}},
+        "/api/outbox/{message_id}/retry": {"post": {
+            "summary": "Send a dead letter again (admin)", "parameters": [
+                {"name": "message_id", "in": "path", "required": True,
+                 "schema": {"type": "integer"}}],
+            "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)}}},
+        "/api/reports/measures": {"get": {
+            "summary": "First-time resolution, response and satisfaction rates",
+            "parameters": [{"name": n, "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "date-time"}}
+                           for n in ("since", "until")],
+            "responses": {"200": _json({"type": "object"})}}},
+        "/api/reports/{period}": {"get": {
+            "summary": "Weekly, monthly or quarterly report with unit ranking",
+            "parameters": [{"name": "period", "in": "path", "required": True,
+                            "schema": {"enum": ["weekly", "monthly", "quarterly"]}},
+                           {"name": "date", "in": "query", "schema": {"type": "string"}},
+                           {"name": "format", "in": "query",
+                            "schema": {"enum": ["html", "csv", "json"]}}],
+            "responses": {"200": {"description": "HTML, CSV or JSON"}}}},
+        "/openapi.json": {"get": {"summary": "This document", "security": [],
+                                  "responses": {"200": _json({"type": "object"})}}},
+        "/console": {"get": {"summary": "The operator's console (Chinese)", "security": [],
+                             "responses": {"200": {"description": "text/html"}}}},
+    }
+
+
+OPENAPI["paths"].update(_ticket_paths())
