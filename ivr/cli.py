@@ -13,8 +13,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ivr.db import Database
 from ivr.errors import HotlineError
 from ivr.settings import Settings
 from tickets.errors import TicketError
@@ -115,40 +117,41 @@ def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.auth import Accounts
-    from ivr.db import Database
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> int:
+    """Run one admin command against the (migrated) database and print what it did."""
 
-    async def add() -> None:
+    async def run() -> str:
         db = Database(settings.db_url)
         try:
             await db.migrate()
-            user = await Accounts(db).add_user(args.name, args.role, args.password,
-                                               seat=args.seat, unit=args.unit)
-            print(f"user {user.name} ({user.role}) added")
+            return await work(db)
         finally:
             await db.close()
 
-    asyncio.run(add())
+    print(asyncio.run(run()))
     return 0
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.auth import Accounts
+
+    async def add(db: Database) -> str:
+        user = await Accounts(db).add_user(args.name, args.role, args.password,
+                                           seat=args.seat, unit=args.unit)
+        return f"user {user.name} ({user.role}) added"
+
+    return _with_database(settings, add)
 
 
 def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.db import Database
     from ivr.main import build_ticket_service
 
-    async def add() -> None:
-        db = Database(settings.db_url)
-        try:
-            await db.migrate()
-            unit = await build_ticket_service(db, settings).add_unit(
-                args.code, args.name, args.phone, args.duty_phone)
-            print(f"unit {unit['code']} ({unit['name']}) saved")
-        finally:
-            await db.close()
+    async def add(db: Database) -> str:
+        unit = await build_ticket_service(db, settings).add_unit(
+            args.code, args.name, args.phone, args.duty_phone)
+        return f"unit {unit['code']} ({unit['name']}) saved"
 
-    asyncio.run(add())
-    return 0
+    return _with_database(settings, add)
 
 
 def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:

@@ -58,6 +58,19 @@ _HEADERS = """Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 
 _PCAP_NAMES = {"*": "star", "#": "pound"}
 
+_OK_TO_LAST_REQUEST = """  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
 
 def _request(method: str, caller: str, service: str, cseq: int, body: str = "",
              content_type: str = "") -> str:
@@ -120,19 +133,7 @@ def scenario(caller: str, steps: list[Step], service: str = "12345") -> str:
             parts.append(_request("BYE", caller, service, next(cseq)))
             parts.append('  <recv response="200" crlf="true"/>\n')
         elif isinstance(step, ExpectBye):
-            parts.append("""  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-""")
+            parts.append('  <recv request="BYE"/>\n' + _OK_TO_LAST_REQUEST)
     parts.append("</scenario>\n")
     return "".join(parts)
 
@@ -213,19 +214,7 @@ _TRUNK_UAS = """<?xml version="1.0" encoding="UTF-8" ?>
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
+""" + _OK_TO_LAST_REQUEST + "</scenario>\n"
 
 
 async def answer_one_call(port: int, timeout: float = 60.0) -> str:
