@@ -9,13 +9,13 @@ reconnect nothing pending is re-sent (an Originate must never ring twice) and th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ivr.errors import AmiActionFailed, AmiError, AmiNotConnected, AmiTimeout
+from ivr.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +94,8 @@ class AmiClient:
         self._runner = asyncio.create_task(self._run(), name="ami-connection")
 
     async def stop(self) -> None:
-        if self._runner:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+        await cancel_and_wait(self._runner)
+        self._runner = None
 
     async def wait_connected(self, timeout: float) -> None:
         try:
@@ -188,8 +185,9 @@ class AmiClient:
             await self._keep_alive(reading)
         finally:
             reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reading
+            # gather, not suppress(CancelledError): if stop() cancels us right here, that
+            # cancellation must not be swallowed, or the connect loop would run on forever.
+            await asyncio.gather(reading, return_exceptions=True)
 
     async def _keep_alive(self, reading: asyncio.Task[None]) -> None:
         while True:

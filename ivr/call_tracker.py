@@ -5,13 +5,13 @@ began are opened. The only module that knows which AMI events mean what for a ca
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from ivr.ami_client import AmiClient, Message
 from ivr.call_log import CallLog
 from ivr.db import utcnow
+from ivr.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,7 @@ class CallTracker:
         self._worker = asyncio.create_task(self._work(), name="call-tracker")
 
     async def stop(self) -> None:
-        if self._worker:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await cancel_and_wait(self._worker)
 
     async def idle(self) -> None:
         """Wait until every event received so far has been applied."""

@@ -8,11 +8,12 @@ loop: it shuts those sockets, and the dialplan takes each caller to the operator
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
+
+from ivr.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,7 @@ class LoopWatchdog:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await cancel_and_wait(self._ticker)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 2)
 

@@ -31,6 +31,7 @@ from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
 from ivr.settings import Settings
+from ivr.tasks import cancel_and_wait
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin, OutboxWorker
@@ -109,10 +110,7 @@ class Hotline:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        await cancel_and_wait(self._supervisor)
         if self.watchdog:
             await self.watchdog.stop()
         if self.agi:  # callers still in the menu are handed to the queue first

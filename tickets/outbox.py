@@ -20,6 +20,7 @@ import aiohttp
 from sqlalchemy import func, select, update
 
 from ivr.db import Database, utcnow
+from ivr.tasks import cancel_and_wait
 from tickets.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,7 @@ class OutboxWorker:
         self._task = asyncio.create_task(self._run(), name="outbox")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._http:
             await self._http.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -130,6 +131,15 @@ class Stack:
 
     def asterisk_log(self) -> str:
         return (self.home / "asterisk/log/messages.log").read_text(errors="replace")
+
+    def prompts_played(self, call_id: str) -> list[str]:
+        """Prompt ids Asterisk played on this call's own channel, in order."""
+        log = self.asterisk_log()
+        found = re.search(rf'Set\("(PJSIP/[^"]+)", "__HOTLINE_CALL_ID={re.escape(call_id)}"', log)
+        if not found:
+            return []
+        channel = found.group(1)
+        return re.findall(rf"<{re.escape(channel)}> Playing '[^']*/(\w+)\.\w+'", log)
 
     async def call_of(self, caller: str) -> dict[str, Any] | None:
         items = (await self.get("/api/calls", caller=caller))["items"]
