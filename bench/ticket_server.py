@@ -10,6 +10,7 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.db import Database
 from ivr.main import build_ticket_service
+from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.web import WebServices, build_app
 from tickets.outbox import OutboxAdmin
@@ -27,8 +28,9 @@ async def main(db_url: str, port: int) -> None:
     async def health() -> dict[str, str]:
         return {"db": "up"}
 
+    seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline")
     runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
-                                                 OutboxAdmin(db), db)), access_log=None)
+                                                 OutboxAdmin(db), db, seats)), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
     print("ready", flush=True)

@@ -114,7 +114,8 @@ class AsteriskProcess:
             await proc.wait()
             raise AsteriskError(f"asterisk -rx {command!r} timed out") from None
         text = out.decode("utf-8", "replace")
-        if proc.returncode != 0 or "Unable to connect to remote asterisk" in text:
+        refused = ("Unable to connect to remote asterisk", "No such command")
+        if proc.returncode != 0 or any(marker in text for marker in refused):
             raise AsteriskError(f"asterisk -rx {command!r} failed: {text.strip()[:200]}")
         return text
 

@@ -154,6 +154,27 @@ def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, add)
 
 
+def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.asterisk_config import AsteriskLayout
+    from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
+    from ivr.seats import SeatService
+
+    async def add(db: Database) -> str:
+        seats = SeatService(db, settings.asterisk_dir / "etc", settings.local_host,
+                            settings.queue_name)
+        seat = await seats.add(args.number, args.password, args.name)
+        control = settings.asterisk_dir / "run" / "asterisk.ctl"
+        if not control.exists():
+            return f"seat {seat['seat']} saved; it is loaded when the hotline starts"
+        install = AsteriskInstall.locate()
+        layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
+                                install.sbin_dir)
+        await AsteriskProcess(install, layout).rx("module reload res_pjsip.so")  # live, no restart
+        return f"seat {seat['seat']} saved and live; it can register now"
+
+    return _with_database(settings, add)
+
+
 def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
     from ivr.prompts import build_prompts
 
@@ -206,6 +227,14 @@ def parser() -> argparse.ArgumentParser:
     unit.add_argument("--phone", required=True)
     unit.add_argument("--duty-phone")
     unit.set_defaults(func=cmd_units_add)
+
+    seats = sub.add_parser("seats", help="operator seats").add_subparsers(
+        dest="seats_command", required=True)
+    seat = seats.add_parser("add", help="add a seat (a SIP phone with digest auth), live")
+    seat.add_argument("number")
+    seat.add_argument("--password", required=True)
+    seat.add_argument("--name")
+    seat.set_defaults(func=cmd_seats_add)
 
     prompts = sub.add_parser("prompts", help="voice prompts").add_subparsers(
         dest="prompts_command", required=True)

@@ -30,6 +30,7 @@ from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
+from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.tasks import cancel_and_wait
 from ivr.web import WebServices, build_app
@@ -52,6 +53,8 @@ class Hotline:
         self.accounts = Accounts(self.db)
         self.tickets = build_ticket_service(self.db, settings)
         self.outbox: OutboxWorker | None = None
+        self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
+                                 settings.queue_name)
         self.agi: FastAgiServer | None = None
         self.watchdog: LoopWatchdog | None = None
         self.asterisk: AsteriskProcess | None = None
@@ -72,6 +75,7 @@ class Hotline:
         secret = ami_secret(s)
         write_config(layout, render_all(template_values(s, layout, secret,
                                                         bench_dialplan=self._bench_dialplan)))
+        await self.seats.write_config()
 
         # The AGI server listens before Asterisk takes its first call.
         menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)
@@ -90,7 +94,7 @@ class Hotline:
 
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db)), access_log=None)
+            self.db, self.seats)), access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 
@@ -101,7 +105,9 @@ class Hotline:
         self.ami = AmiClient(s.local_host, s.ami_port, AMI_USER, secret)
         self.tracker = CallTracker(self.call_log, self.ami)
         self.ami.on_event = self.tracker.on_event
-        self.ami.on_connected = self.tracker.resync
+        self.ami.on_connected = self._resync
+        self.seats.ami = self.ami
+        self.seats.apply_config = self._reload_pjsip
         await self.tracker.start()
         await self.ami.start()
         await self.ami.wait_connected(15)
@@ -130,6 +136,16 @@ class Hotline:
         if self.outbox:
             await self.outbox.stop()
         await self.db.close()
+
+    async def _resync(self) -> None:
+        """After every AMI (re)connect: re-read live calls, put seats back in the queue."""
+        assert self.tracker is not None
+        await self.tracker.resync()
+        await self.seats.resync()
+
+    async def _reload_pjsip(self) -> None:
+        if self.asterisk is not None and self.asterisk.is_running():
+            await self.asterisk.rx("module reload res_pjsip.so")
 
     async def _ticket_status(self, number: str) -> TicketStatus | None:
         """IVR menu 5: what a caller hears for a ticket number (status only, no identity)."""

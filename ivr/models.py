@@ -57,3 +57,22 @@ class AuthSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Seat(Base):
+    """An operator seat (编号上岗): a PJSIP endpoint with digest auth, and its queue state.
+
+    Only the digest hash md5(number:realm:password) is kept, never the password. The state
+    the operator last asked for is kept too, so it is restored after Asterisk restarts.
+    """
+
+    __tablename__ = "seats"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    password_digest: Mapped[str] = mapped_column(String(64))
+    in_queue: Mapped[bool] = mapped_column(default=False)
+    paused: Mapped[bool] = mapped_column(default=False)
+    pause_reason: Mapped[str | None] = mapped_column(String(64))
+    state_changed: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

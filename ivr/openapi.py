@@ -181,3 +181,25 @@ def _ticket_paths() -> dict[str, Any]:
 
 
 OPENAPI["paths"].update(_ticket_paths())
+
+_SEAT = {"type": "object", "properties": {
+    "seat": {"type": "string"}, "name": {"type": ["string", "null"]},
+    "state": {"enum": ["ready", "paused", "off"]}, "pause_reason": {"type": ["string", "null"]},
+    "since": {"type": ["string", "null"], "format": "date-time"}}}
+_SEAT_PARAM = {"name": "seat", "in": "path", "required": True, "schema": {"type": "string"}}
+OPENAPI["paths"].update({
+    "/api/seats": {"get": {"summary": "Seats and their queue state",
+                           "responses": {"200": _json(_list_of(_SEAT))}}},
+    "/api/seats/{seat}/ready": {"post": {
+        "summary": "Ready: in the queue, taking calls (own seat, or a supervisor)",
+        "parameters": [_SEAT_PARAM],
+        "responses": {"200": _json(_SEAT), "403": _json(_ERROR), "404": _json(_ERROR),
+                      "503": _json(_ERROR, "the PBX did not take the change")}}},
+    "/api/seats/{seat}/pause": {"post": {
+        "summary": "Pause with a reason (break, meal, training, after_call, meeting, other)",
+        "parameters": [_SEAT_PARAM],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": {"reason": {"type": "string"}}}}}},
+        "responses": {"200": _json(_SEAT), "403": _json(_ERROR), "404": _json(_ERROR),
+                      "422": _json(_ERROR)}}},
+})

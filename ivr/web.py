@@ -17,9 +17,10 @@ from aiohttp import web
 from ivr.auth import Accounts, LoginFailed, Principal
 from ivr.call_log import CallLog
 from ivr.db import Database
-from ivr.errors import NotFound
+from ivr.errors import AmiError, NotFound
 from ivr.models import Call
 from ivr.openapi import OPENAPI
+from ivr.seats import InvalidSeat, SeatService
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
 from tickets.service import TicketService
@@ -50,6 +51,7 @@ class WebServices:
     tickets: TicketService
     outbox: OutboxAdmin
     db: Database
+    seats: SeatService
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -93,7 +95,7 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return await handler(request)
     except RequestInvalid as exc:
         return _error(exc.status, str(exc), exc.field)
-    except InvalidField as exc:
+    except (InvalidField, InvalidSeat) as exc:
         return _error(422, str(exc), exc.field)
     except StepRefused as exc:
         return _error(409, str(exc))
@@ -101,6 +103,8 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return _error(403, str(exc))
     except (NotFound, TicketNotFound) as exc:
         return _error(404, str(exc))
+    except AmiError as exc:
+        return _error(503, f"the PBX did not take the change: {exc}")
     except web.HTTPException:
         raise
     except Exception:
@@ -254,6 +258,34 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(call.recording, headers={"Content-Type": "audio/wav"})
 
 
+def _own_seat_or_supervisor(request: web.Request) -> str:
+    seat = request.match_info["seat"]
+    principal: Principal = request[PRINCIPAL]
+    if principal.role in ("supervisor", "admin") or principal.seat == seat:
+        return seat
+    raise NotPermitted("operators change only their own seat")
+
+
+async def list_seats(request: web.Request) -> web.Response:
+    seats = await request.app[SERVICES].seats.list()
+    return json_response({"items": seats, "total": len(seats)})
+
+
+async def seat_ready(request: web.Request) -> web.Response:
+    seat = _own_seat_or_supervisor(request)
+    return json_response(await request.app[SERVICES].seats.set_state(seat, paused=False))
+
+
+async def seat_pause(request: web.Request) -> web.Response:
+    seat = _own_seat_or_supervisor(request)
+    body = await json_object(request) if request.can_read_body else {}
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise RequestInvalid("reason", "reason must be a string")
+    return json_response(await request.app[SERVICES].seats.set_state(seat, paused=True,
+                                                                     reason=reason))
+
+
 async def openapi(_request: web.Request) -> web.Response:
     return json_response(OPENAPI)
 
@@ -271,5 +303,8 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/api/seats", list_seats)
+    app.router.add_post("/api/seats/{seat}/ready", seat_ready)
+    app.router.add_post("/api/seats/{seat}/pause", seat_pause)
     add_ticket_routes(app)
     return app

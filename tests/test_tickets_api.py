@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.seats import SeatService
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -21,7 +22,7 @@ USERS = {"op": ("operator", "1001", None), "sup": ("supervisor", None, None),
 
 
 @pytest.fixture
-async def api(db):
+async def api(db, tmp_path):
     accounts = Accounts(db)
     for name, (role, seat, unit) in USERS.items():
         await accounts.add_user(name, role, f"{name}-password", seat=seat, unit=unit)
@@ -34,7 +35,8 @@ async def api(db):
         return {}
 
     client = TestClient(TestServer(build_app(WebServices(
-        accounts, calls, health, tickets, OutboxAdmin(db), db)), host="127.0.0.1"))
+        accounts, calls, health, tickets, OutboxAdmin(db), db,
+        SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline"))), host="127.0.0.1"))
     await client.start_server()
     tokens = {}
     for name in USERS:

@@ -5,6 +5,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.seats import SeatService
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -13,7 +14,7 @@ from tickets.service import TicketService
 
 
 @pytest.fixture
-async def api(db):
+async def api(db, tmp_path):
     health = {"asterisk": "up", "ami": "up", "agi": "up", "db": "up"}
 
     async def check():
@@ -23,7 +24,8 @@ async def api(db):
     await accounts.add_user("op1", "operator", "operator-pass", seat="1001")
     calls = CallLog(db, "/rec")
     tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
-    services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db)
+    seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
+    services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats)
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health

@@ -188,8 +188,10 @@ async def call(target_port: int, caller: str, steps: list[Step], *, service: str
         return SippResult(proc.returncode or 0, text)
 
 
-_TRUNK_UAS = """<?xml version="1.0" encoding="UTF-8" ?>
-<scenario name="carrier trunk answering one call">
+_PHONE = """<?xml version="1.0" encoding="UTF-8" ?>
+<scenario name="a phone (carrier trunk or seat) answering one call">
+  <!-- Asterisk's keep-alive OPTIONS (qualify) arrive as calls of their own: answer them. -->
+  <recv request="OPTIONS" optional="true" next="options"/>
   <recv request="INVITE"/>
   <send>
     <![CDATA[
@@ -204,7 +206,7 @@ _TRUNK_UAS = """<?xml version="1.0" encoding="UTF-8" ?>
       Content-Length: [len]
 
       v=0
-      o=unit 1 1 IN IP[local_ip_type] [local_ip]
+      o=phone 1 1 IN IP[local_ip_type] [local_ip]
       s=-
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
@@ -214,17 +216,21 @@ _TRUNK_UAS = """<?xml version="1.0" encoding="UTF-8" ?>
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
+""" + _OK_TO_LAST_REQUEST + """  <!-- the one real call is over: stop, however many OPTIONS came first -->
+  <nop><action><exec int_cmd="stop_now"/></action></nop>
+  <label id="options"/>
 """ + _OK_TO_LAST_REQUEST + "</scenario>\n"
 
 
 async def answer_one_call(port: int, timeout: float = 60.0) -> str:
-    """Be the carrier trunk for one call: answer it, wait for its BYE; returns the SIP trace."""
+    """Be a phone (the carrier trunk, a seat) for one call: answer it, wait for its BYE;
+    returns the SIP trace."""
     with tempfile.TemporaryDirectory(prefix="sipp-uas-") as tmp:
         xml = Path(tmp) / "uas.xml"
-        xml.write_text(_TRUNK_UAS)
+        xml.write_text(_PHONE)
         trace = Path(tmp) / "messages.log"
         proc = await asyncio.create_subprocess_exec(
-            "sipp", "-sf", str(xml), "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+            "sipp", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(port),
             "-cp", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port() & ~1),
             "-timeout", f"{int(timeout)}s", "-nostdin", "-rtp_echo",
             "-trace_msg", "-message_file", str(trace),
@@ -235,3 +241,54 @@ async def answer_one_call(port: int, timeout: float = 60.0) -> str:
             proc.kill()
             await proc.wait()
         return trace.read_text(errors="replace") if trace.exists() else ""
+
+
+_REGISTER = """<?xml version="1.0" encoding="UTF-8" ?>
+<scenario name="a seat phone registers with digest auth">
+  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{seat}@[remote_ip]>;tag=[pid]reg[call_number]
+      To: <sip:{seat}@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 1 REGISTER
+      Contact: <sip:{seat}@127.0.0.1:{contact_port}>
+      Expires: 600
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="401" auth="true"/>
+  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{seat}@[remote_ip]>;tag=[pid]reg[call_number]
+      To: <sip:{seat}@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: 2 REGISTER
+      Contact: <sip:{seat}@127.0.0.1:{contact_port}>
+      [authentication username={seat} password={password}]
+      Expires: 600
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+async def register(target_port: int, seat: str, password: str, contact_port: int) -> SippResult:
+    """Register a seat whose phone (e.g. answer_one_call) listens on contact_port."""
+    with tempfile.TemporaryDirectory(prefix="sipp-reg-") as tmp:
+        xml = Path(tmp) / "register.xml"
+        xml.write_text(_REGISTER.format(seat=seat, password=password, contact_port=contact_port))
+        proc = await asyncio.create_subprocess_exec(
+            "sipp", f"127.0.0.1:{target_port}", "-sf", str(xml), "-m", "1", "-i", "127.0.0.1",
+            "-p", str(free_udp_port()), "-cp", str(free_udp_port()), "-timeout", "20s",
+            "-timeout_error", "-nostdin", "-recv_timeout", "5000",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp)
+        out, _ = await asyncio.wait_for(proc.communicate(), 40)
+        return SippResult(proc.returncode or 0, out.decode(errors="replace"))

@@ -1,0 +1,185 @@
+"""Operator seats: PJSIP endpoints rendered from the database and reloaded live, and queue
+membership (ready / paused) driven over AMI and restored after Asterisk restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from ivr.ami_client import AmiClient
+from ivr.db import Database, utcnow
+from ivr.errors import AmiActionFailed, AmiNotConnected, HotlineError, NotFound
+from ivr.models import Seat
+
+log = logging.getLogger(__name__)
+
+REALM = "hotline12345"
+SEATS_CONF = "pjsip_seats.conf"
+SEAT_NUMBER = re.compile(r"^[0-9]{3,8}$")
+PAUSE_REASONS = {"break": "小休", "meal": "就餐", "training": "培训", "after_call": "话后处理",
+                 "meeting": "会议", "other": "其他"}
+
+ConfigApplier = Callable[[], Awaitable[None]]
+
+
+class InvalidSeat(HotlineError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def password_digest(number: str, password: str) -> str:
+    # SIP digest authentication is defined over MD5 (RFC 2617); this is what PJSIP checks.
+    return hashlib.md5(f"{number}:{REALM}:{password}".encode()).hexdigest()
+
+
+def render_seats(seats: list[Seat], media_address: str) -> str:
+    """pjsip_seats.conf: one endpoint, auth and AOR per seat."""
+    parts = ["; pjsip_seats.conf — rendered from the seats table by the hotline service;\n"
+             "; `hotline seats add` changes it and reloads res_pjsip live.\n"]
+    for seat in seats:
+        label = (seat.name or f"Seat {seat.number}").replace('"', "")
+        parts.append(f"""
+[{seat.number}]
+type = endpoint
+transport = transport-udp
+context = hotline-seat
+disallow = all
+allow = ulaw,alaw
+auth = {seat.number}
+aors = {seat.number}
+callerid = "{label}" <{seat.number}>
+media_address = {media_address}
+bind_rtp_to_media_address = yes
+rtp_symmetric = yes
+direct_media = no
+dtmf_mode = rfc4733
+
+[{seat.number}]
+type = auth
+auth_type = digest
+username = {seat.number}
+realm = {REALM}
+password_digest = MD5:{seat.password_digest}
+
+[{seat.number}]
+type = aor
+max_contacts = 1
+remove_existing = yes
+qualify_frequency = 30
+""")
+    return "".join(parts)
+
+
+def seat_view(seat: Seat) -> dict[str, Any]:
+    state = "paused" if seat.in_queue and seat.paused else "ready" if seat.in_queue else "off"
+    return {"seat": seat.number, "name": seat.name, "state": state,
+            "pause_reason": seat.pause_reason if state == "paused" else None,
+            "since": seat.state_changed.isoformat() if seat.state_changed else None}
+
+
+class SeatService:
+    def __init__(self, db: Database, etc_dir: Path, media_address: str, queue: str) -> None:
+        self._db = db
+        self._etc_dir = etc_dir
+        self._media_address = media_address
+        self._queue = queue
+        self.ami: AmiClient | None = None
+        self.apply_config: ConfigApplier | None = None  # e.g. `pjsip reload` on the running PBX
+
+    async def write_config(self) -> None:
+        async with self._db.session() as session:
+            seats = list(await session.scalars(select(Seat).order_by(Seat.number)))
+        target = self._etc_dir / SEATS_CONF
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(render_seats(seats, self._media_address), encoding="utf-8")
+        tmp.replace(target)
+
+    async def add(self, number: str, password: str, name: str | None = None) -> dict[str, Any]:
+        if not SEAT_NUMBER.match(number):
+            raise InvalidSeat("number", "a seat number is 3 to 8 digits")
+        if len(password) < 8:
+            raise InvalidSeat("password", "a seat password has at least 8 characters")
+        if name is not None and len(name) > 64:
+            raise InvalidSeat("name", "name is longer than 64 characters")
+        async with self._db.session() as session:
+            seat = await session.get(Seat, number)
+            if seat is None:
+                seat = Seat(number=number, in_queue=False, paused=False)
+                session.add(seat)
+            seat.name = name or seat.name
+            seat.password_digest = password_digest(number, password)
+            await session.commit()
+        await self.write_config()
+        if self.apply_config is not None:
+            await self.apply_config()
+        return seat_view(seat)
+
+    async def list(self) -> list[dict[str, Any]]:
+        async with self._db.session() as session:
+            return [seat_view(s) for s in await session.scalars(select(Seat).order_by(
+                Seat.number))]
+
+    async def _seat(self, number: str) -> Seat:
+        async with self._db.session() as session:
+            seat = await session.get(Seat, number)
+        if seat is None:
+            raise NotFound(f"no seat {number}")
+        return seat
+
+    def _interface(self, number: str) -> str:
+        return f"PJSIP/{number}"
+
+    async def _join_queue(self, seat: Seat, paused: bool, reason: str | None) -> None:
+        if self.ami is None:
+            raise AmiNotConnected("the seat service has no AMI connection")
+        try:
+            await self.ami.action("QueueAdd", Queue=self._queue,
+                                  Interface=self._interface(seat.number),
+                                  MemberName=f"Seat {seat.number}",
+                                  StateInterface=self._interface(seat.number),
+                                  Paused="true" if paused else "false")
+        except AmiActionFailed as exc:
+            if "Already there" not in str(exc):
+                raise
+        fields = {"Queue": self._queue, "Interface": self._interface(seat.number),
+                  "Paused": "true" if paused else "false"}
+        if paused and reason:
+            fields["Reason"] = reason
+        await self.ami.action("QueuePause", **fields)
+
+    async def set_state(self, number: str, *, paused: bool,
+                        reason: str | None = None) -> dict[str, Any]:
+        if paused and reason is not None and reason not in PAUSE_REASONS:
+            raise InvalidSeat("reason", f"reason must be one of {', '.join(PAUSE_REASONS)}")
+        seat = await self._seat(number)
+        await self._join_queue(seat, paused, reason)
+        async with self._db.session() as session:
+            stored = await session.get(Seat, number)
+            assert stored is not None
+            stored.in_queue, stored.paused = True, paused
+            stored.pause_reason = reason if paused else None
+            stored.state_changed = utcnow()
+            await session.commit()
+        return seat_view(stored)
+
+    async def resync(self) -> None:
+        """After (re)connecting: put every seat that was in the queue back, as it was.
+
+        Queue membership lives in Asterisk's memory; a restarted Asterisk has none."""
+        async with self._db.session() as session:
+            seats = list(await session.scalars(select(Seat).where(Seat.in_queue.is_(True))))
+        for seat in seats:
+            try:
+                await self._join_queue(seat, seat.paused, seat.pause_reason)
+            except HotlineError:
+                log.exception("could not restore seat %s to the queue", seat.number)
+        if seats:
+            log.info("restored %d seats to queue %s", len(seats), self._queue)
