@@ -216,7 +216,8 @@ _PHONE = """<?xml version="1.0" encoding="UTF-8" ?>
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
-""" + _OK_TO_LAST_REQUEST + """  <!-- the one real call is over: stop, however many OPTIONS came first -->
+""" + _OK_TO_LAST_REQUEST + """
+  <!-- the one real call is over: stop, however many OPTIONS came first -->
   <nop><action><exec int_cmd="stop_now"/></action></nop>
   <label id="options"/>
 """ + _OK_TO_LAST_REQUEST + "</scenario>\n"
