@@ -10,6 +10,7 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.db import Database
 from ivr.main import build_ticket_service
+from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.web import WebServices, build_app
@@ -30,7 +31,9 @@ async def main(db_url: str, port: int) -> None:
 
     seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline")
     runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
-                                                 OutboxAdmin(db), db, seats)), access_log=None)
+                                                 OutboxAdmin(db), db, seats,
+                                                 ScreenPops(CallLog(db), tickets))),
+                           access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
     print("ready", flush=True)

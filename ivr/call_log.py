@@ -38,6 +38,32 @@ def final_outcome(call: Call) -> str:
     return "hangup_in_ivr"
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def call_view(call: Call) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "caller": call.caller,
+        "started": _iso(call.started),
+        "answered": _iso(call.answered),
+        "ended": _iso(call.ended),
+        "ivr_path": call.ivr_path or [],
+        "request_kind": call.request_kind,
+        "route": call.route,
+        "queue": call.queue,
+        "wait_seconds": call.wait_seconds,
+        "seat": call.seat,
+        "transfers": call.transfers or [],
+        "outcome": call.outcome,
+        "hangup_cause": call.hangup_cause,
+        "recording": f"/api/calls/{call.id}/recording" if call.recording else None,
+        "transcript": call.transcript,
+        "ticket_id": call.ticket_id,
+    }
+
+
 class CallLog:
     def __init__(self, db: Database, recordings_dir: str | None = None) -> None:
         self._db = db

@@ -11,14 +11,15 @@ from datetime import timedelta
 from ivr.ami_client import AmiClient, Message
 from ivr.call_log import CallLog
 from ivr.db import utcnow
+from ivr.facts import CallEnded, Fact, FactHandler, SeatAnswered, SeatMissed, SeatRang
 from ivr.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 INBOUND_CONTEXT = "hotline-inbound"
 EMERGENCY_CONTEXT = "hotline-emergency"
-TRACKED = {"Newchannel", "QueueCallerJoin", "QueueCallerAbandon", "AgentConnect",
-           "DialBegin", "DialEnd", "Hangup"}
+TRACKED = {"Newchannel", "QueueCallerJoin", "QueueCallerAbandon", "AgentCalled",
+           "AgentConnect", "AgentRingNoAnswer", "DialBegin", "DialEnd", "Hangup"}
 
 
 def seat_of(member: str) -> str:
@@ -38,6 +39,7 @@ class CallTracker:
         self._events: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.resyncs = 0
+        self.subscribers: list[FactHandler] = []  # screen pops, supervisor view
 
     def on_event(self, message: Message) -> None:
         """Called by the AMI reader for every event; the work happens in order, off the reader."""
@@ -64,19 +66,32 @@ class CallTracker:
             finally:
                 self._events.task_done()
 
+    async def _publish(self, fact: Fact) -> None:
+        for handler in self.subscribers:
+            try:
+                await handler(fact)
+            except Exception:
+                log.exception("subscriber failed on %s", type(fact).__name__)
+
     async def apply(self, event: Message) -> None:
         name = event.get("Event")
         call_id = event.get("Linkedid", "")
         is_citizen_leg = event.get("Uniqueid") == call_id
-        if name == "Newchannel":
+        member = seat_of(event.get("MemberName") or event.get("Interface", ""))
+        if name == "AgentCalled":
+            await self._publish(SeatRang(call_id, member, event.get("CallerIDNum", ""),
+                                         event.get("Queue", "")))
+        elif name == "AgentRingNoAnswer":
+            await self._publish(SeatMissed(call_id, member))
+        elif name == "Newchannel":
             if is_citizen_leg and event.get("Context") == INBOUND_CONTEXT:
                 await self._log.call_arrived(call_id, event.get("CallerIDNum", ""))
         elif name == "QueueCallerJoin":
             await self._log.queued(call_id, event.get("Queue", ""))
         elif name == "AgentConnect":
-            await self._log.answered(call_id, seat_of(event.get("MemberName")
-                                                      or event.get("Interface", "")),
-                                     float(event.get("HoldTime") or 0))
+            wait = float(event.get("HoldTime") or 0)
+            await self._log.answered(call_id, member, wait)
+            await self._publish(SeatAnswered(call_id, member, wait))
         elif name == "DialBegin" and event.get("Context") == EMERGENCY_CONTEXT:
             await self._log.transfer_started(
                 call_id, dialled_number(event.get("DialString", "")), "emergency")
@@ -85,6 +100,7 @@ class CallTracker:
                 await self._log.transfer_answered(call_id)
         elif name == "Hangup" and is_citizen_leg:
             await self._log.ended(call_id, event.get("Cause-txt") or event.get("Cause"))
+            await self._publish(CallEnded(call_id))
 
     async def resync(self) -> None:
         """Re-read the live channels after a (re)connect instead of trusting old events."""

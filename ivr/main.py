@@ -30,6 +30,7 @@ from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
+from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.tasks import cancel_and_wait
@@ -53,6 +54,7 @@ class Hotline:
         self.accounts = Accounts(self.db)
         self.tickets = build_ticket_service(self.db, settings)
         self.outbox: OutboxWorker | None = None
+        self.pops = ScreenPops(self.call_log, self.tickets)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
                                  settings.queue_name)
         self.agi: FastAgiServer | None = None
@@ -94,7 +96,7 @@ class Hotline:
 
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db, self.seats)), access_log=None)
+            self.db, self.seats, self.pops)), access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 
@@ -104,6 +106,7 @@ class Hotline:
 
         self.ami = AmiClient(s.local_host, s.ami_port, AMI_USER, secret)
         self.tracker = CallTracker(self.call_log, self.ami)
+        self.tracker.subscribers.append(self.pops.on_fact)
         self.ami.on_event = self.tracker.on_event
         self.ami.on_connected = self._resync
         self.seats.ami = self.ami

@@ -203,3 +203,12 @@ OPENAPI["paths"].update({
         "responses": {"200": _json(_SEAT), "403": _json(_ERROR), "404": _json(_ERROR),
                       "422": _json(_ERROR)}}},
 })
+
+OPENAPI["paths"]["/ws"] = {"get": {
+    "summary": "Websocket (after login; ?token= for browsers): screen pops for the operator's "
+               "own seat; every seat's messages for supervisors and admins",
+    "description": "Messages: hello, screen_pop (caller, menu path, wait, earlier calls and "
+                   "tickets, ticket_draft, console_url), call_answered, ring_stopped, "
+                   "call_ended. A reconnecting browser first receives the current state.",
+    "responses": {"101": {"description": "switching to websocket"}, "401": _json(_ERROR),
+                  "403": _json(_ERROR)}}}

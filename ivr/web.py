@@ -15,12 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from ivr.auth import Accounts, LoginFailed, Principal
-from ivr.call_log import CallLog
+from ivr.call_log import CallLog, call_view
 from ivr.db import Database
 from ivr.errors import AmiError, NotFound
-from ivr.models import Call
 from ivr.openapi import OPENAPI
+from ivr.screen_pops import ALL_SEATS, ScreenPops
 from ivr.seats import InvalidSeat, SeatService
+from ivr.tasks import cancel_and_wait
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
 from tickets.service import TicketService
@@ -52,9 +53,11 @@ class WebServices:
     outbox: OutboxAdmin
     db: Database
     seats: SeatService
+    pops: ScreenPops
 
 
 SERVICES = web.AppKey("services", WebServices)
+SOCKETS = web.AppKey("websockets", set)
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 
@@ -80,6 +83,8 @@ def _token_of(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return header[7:].strip() or None
+    if request.path == "/ws" and request.query.get("token"):
+        return request.query["token"]  # browsers cannot set headers on a websocket
     return request.cookies.get(SESSION_COOKIE)
 
 
@@ -172,32 +177,6 @@ def bool_param(request: web.Request, name: str) -> bool | None:
     raise RequestInvalid(name, f"{name} must be true or false")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def call_json(call: Call) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "caller": call.caller,
-        "started": _iso(call.started),
-        "answered": _iso(call.answered),
-        "ended": _iso(call.ended),
-        "ivr_path": call.ivr_path or [],
-        "request_kind": call.request_kind,
-        "route": call.route,
-        "queue": call.queue,
-        "wait_seconds": call.wait_seconds,
-        "seat": call.seat,
-        "transfers": call.transfers or [],
-        "outcome": call.outcome,
-        "hangup_cause": call.hangup_cause,
-        "recording": f"/api/calls/{call.id}/recording" if call.recording else None,
-        "transcript": call.transcript,
-        "ticket_id": call.ticket_id,
-    }
-
-
 async def health(request: web.Request) -> web.Response:
     state = await request.app[SERVICES].health()
     healthy = all(value == "up" for value in state.values())
@@ -243,12 +222,12 @@ async def list_calls(request: web.Request) -> web.Response:
         active=bool_param(request, "active"),
         limit=limit, offset=offset,
     )
-    return json_response({"items": [call_json(c) for c in items], "total": total})
+    return json_response({"items": [call_view(c) for c in items], "total": total})
 
 
 async def get_call(request: web.Request) -> web.Response:
     call = await request.app[SERVICES].calls.get(request.match_info["call_id"])
-    return json_response(call_json(call))
+    return json_response(call_view(call))
 
 
 async def get_recording(request: web.Request) -> web.StreamResponse:
@@ -286,6 +265,43 @@ async def seat_pause(request: web.Request) -> web.Response:
                                                                      reason=reason))
 
 
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    """Operators get screen pops for their own seat; supervisors and admins get every seat's."""
+    principal: Principal = request[PRINCIPAL]
+    if principal.role in ("supervisor", "admin"):
+        channel = ALL_SEATS
+    elif principal.role == "operator" and principal.seat:
+        channel = principal.seat
+    else:
+        raise NotPermitted("screen pops are for operators with a seat, and supervisors")
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    pops = request.app[SERVICES].pops
+    queue = pops.subscribe(channel)
+    request.app[SOCKETS].add(ws)
+
+    async def forward() -> None:
+        while True:
+            await ws.send_json(await queue.get(), dumps=safe_dumps)
+
+    sender = asyncio.create_task(forward())
+    try:
+        await ws.send_json({"type": "hello", "user": principal.name, "seat": principal.seat,
+                            "role": principal.role}, dumps=safe_dumps)
+        async for _message in ws:  # nothing to read; this keeps the socket open
+            pass
+    finally:
+        await cancel_and_wait(sender)
+        pops.unsubscribe(channel, queue)
+        request.app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _close_websockets(app: web.Application) -> None:
+    for ws in set(app[SOCKETS]):
+        await ws.close(code=1001, message=b"hotline stopping")
+
+
 async def openapi(_request: web.Request) -> web.Response:
     return json_response(OPENAPI)
 
@@ -295,6 +311,8 @@ def build_app(services: WebServices) -> web.Application:
 
     app = web.Application(middlewares=[errors_and_auth], client_max_size=MAX_BODY)
     app[SERVICES] = services
+    app[SOCKETS] = set()
+    app.on_shutdown.append(_close_websockets)
     app.router.add_get("/api/health", health)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
@@ -303,6 +321,7 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/ws", websocket)
     app.router.add_get("/api/seats", list_seats)
     app.router.add_post("/api/seats/{seat}/ready", seat_ready)
     app.router.add_post("/api/seats/{seat}/pause", seat_pause)

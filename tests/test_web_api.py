@@ -5,6 +5,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
@@ -25,7 +26,8 @@ async def api(db, tmp_path):
     calls = CallLog(db, "/rec")
     tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
     seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
-    services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats)
+    services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
+                           ScreenPops(calls, tickets))
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health

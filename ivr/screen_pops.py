@@ -1,0 +1,114 @@
+"""Screen pops: the moment a call rings a seat, that seat's browser learns who is calling,
+what they chose in the menu, how long they waited, what they called about before, and gets
+a ticket draft. Only that seat hears of it. A browser that reconnects gets the current
+state at once. Supervisors' browsers receive every seat's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from ivr.call_log import CallLog, call_view
+from ivr.db import utcnow
+from ivr.errors import NotFound
+from ivr.facts import CallEnded, Fact, SeatAnswered, SeatMissed, SeatRang
+from tickets.lifecycle import Actor
+from tickets.service import TicketFilters, TicketService
+
+log = logging.getLogger(__name__)
+
+ALL_SEATS = "*"
+QUEUE_LIMIT = 100  # a stuck browser must not grow the service's memory
+HISTORY = 5
+_READER = Actor("screen-pop", "supervisor")  # pops are for the hotline's own operators
+
+
+class ScreenPops:
+    def __init__(self, call_log: CallLog, tickets: TicketService) -> None:
+        self._calls = call_log
+        self._tickets = tickets
+        self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._current: dict[str, dict[str, Any]] = {}  # seat → what its screen shows now
+        self._seat_of_call: dict[str, str] = {}
+
+    def subscribe(self, seat: str) -> asyncio.Queue[dict[str, Any]]:
+        """A browser for `seat` (or ALL_SEATS) connected: it gets the current state first."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
+        self._listeners.setdefault(seat, set()).add(queue)
+        current = self._current.items() if seat == ALL_SEATS else (
+            [(seat, self._current[seat])] if seat in self._current else [])
+        for _seat, message in current:
+            queue.put_nowait(message)
+        return queue
+
+    def unsubscribe(self, seat: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._listeners.get(seat, set()).discard(queue)
+
+    def _send(self, seat: str, message: dict[str, Any]) -> None:
+        for target in (*self._listeners.get(seat, ()), *self._listeners.get(ALL_SEATS, ())):
+            try:
+                target.put_nowait(message)
+            except asyncio.QueueFull:
+                log.warning("a browser of seat %s is not reading; message dropped", seat)
+
+    async def on_fact(self, fact: Fact) -> None:
+        if isinstance(fact, SeatRang):
+            pop = await self._build_pop(fact)
+            self._seat_of_call[fact.call_id] = fact.seat
+            self._current[fact.seat] = pop
+            self._send(fact.seat, pop)
+        elif isinstance(fact, SeatMissed):
+            self._clear(fact.seat, fact.call_id, "ring_stopped")
+        elif isinstance(fact, SeatAnswered):
+            state = dict(self._current.get(fact.seat, {"call_id": fact.call_id}))
+            state.update(type="call_answered", seat=fact.seat, call_id=fact.call_id,
+                         waited_seconds=fact.wait_seconds)
+            self._current[fact.seat] = state
+            self._seat_of_call[fact.call_id] = fact.seat
+            self._send(fact.seat, state)
+        elif isinstance(fact, CallEnded):
+            seat = self._seat_of_call.pop(fact.call_id, None)
+            if seat is not None:
+                self._clear(seat, fact.call_id, "call_ended")
+
+    def _clear(self, seat: str, call_id: str, kind: str) -> None:
+        current = self._current.get(seat)
+        if current is not None and current.get("call_id") == call_id:
+            del self._current[seat]
+        self._send(seat, {"type": kind, "seat": seat, "call_id": call_id})
+
+    async def _build_pop(self, fact: SeatRang) -> dict[str, Any]:
+        try:
+            call: dict[str, Any] | None = call_view(await self._calls.get(fact.call_id))
+        except NotFound:
+            call = None
+        caller = fact.caller or (call or {}).get("caller", "")
+        waited = None
+        if call and call.get("started"):
+            queued = await self._calls.get(fact.call_id)
+            since = queued.queue_joined or queued.started
+            waited = round((utcnow() - since).total_seconds(), 1)
+        earlier_calls, calls_total = await self._calls.search(caller=caller, limit=HISTORY + 1)
+        tickets, tickets_total = await self._tickets.search(
+            _READER, TicketFilters(phone=caller), limit=HISTORY) if caller else ([], 0)
+        kind = (call or {}).get("request_kind") or "consultation"
+        draft = {"phone": caller, "kind": kind, "call_id": fact.call_id,
+                 "transcript": (call or {}).get("transcript")}
+        return {
+            "type": "screen_pop", "seat": fact.seat, "call_id": fact.call_id,
+            "caller": caller, "queue": fact.queue, "call": call, "waited_seconds": waited,
+            # this call included: "第N次来电"
+            "times_called": calls_total,
+            "earlier_calls": [call_view(c) for c in earlier_calls if c.id != fact.call_id
+                              ][:HISTORY],
+            "earlier_tickets": [
+                {k: t[k] for k in ("id", "kind", "kind_label", "status", "status_label",
+                                   "created_at", "content", "times_by_citizen", "flags")}
+                for t in tickets],
+            "tickets_total": tickets_total,
+            "ticket_draft": draft,
+            "console_url": "/console?" + urlencode({"phone": caller, "call_id": fact.call_id,
+                                                    "kind": kind}),
+        }
