@@ -178,9 +178,11 @@ async def call(target_port: int, caller: str, steps: list[Step], *, service: str
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), timeout + 10)
         except TimeoutError:
-            proc.kill()
-            await proc.wait()
             return SippResult(-1, "sipp did not finish in time")
+        finally:
+            if proc.returncode is None:  # timed out or cancelled: never leave SIPp behind
+                proc.kill()
+                await proc.wait()
         errors = Path(tmp) / "errors.log"
         text = out.decode(errors="replace")
         if errors.exists():
