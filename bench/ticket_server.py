@@ -13,6 +13,7 @@ from ivr.main import build_ticket_service
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
+from ivr.supervision import SupervisionService
 from ivr.web import WebServices, build_app
 from tickets.outbox import OutboxAdmin
 
@@ -32,7 +33,8 @@ async def main(db_url: str, port: int) -> None:
     seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline")
     runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
                                                  OutboxAdmin(db), db, seats,
-                                                 ScreenPops(CallLog(db), tickets))),
+                                                 ScreenPops(CallLog(db), tickets),
+                                                 SupervisionService(db, CallLog(db)))),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()

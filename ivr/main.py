@@ -33,6 +33,7 @@ from ivr.prompts import build_prompts
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
+from ivr.supervision import SupervisionService
 from ivr.tasks import cancel_and_wait
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
@@ -55,6 +56,7 @@ class Hotline:
         self.tickets = build_ticket_service(self.db, settings)
         self.outbox: OutboxWorker | None = None
         self.pops = ScreenPops(self.call_log, self.tickets)
+        self.supervision = SupervisionService(self.db, self.call_log)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
                                  settings.queue_name)
         self.agi: FastAgiServer | None = None
@@ -96,7 +98,7 @@ class Hotline:
 
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db, self.seats, self.pops)), access_log=None)
+            self.db, self.seats, self.pops, self.supervision)), access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 
@@ -110,6 +112,7 @@ class Hotline:
         self.ami.on_event = self.tracker.on_event
         self.ami.on_connected = self._resync
         self.seats.ami = self.ami
+        self.supervision.ami = self.ami
         self.seats.apply_config = self._reload_pjsip
         await self.tracker.start()
         await self.ami.start()

@@ -76,3 +76,18 @@ class Seat(Base):
     pause_reason: Mapped[str | None] = mapped_column(String(64))
     state_changed: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SupervisionAction(Base):
+    """Audit of every listen / whisper / barge: who, when, on which call and seat."""
+
+    __tablename__ = "supervision_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    supervisor: Mapped[str] = mapped_column(String(64))
+    supervisor_seat: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    target_seat: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    result: Mapped[str] = mapped_column(String(200))

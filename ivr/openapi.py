@@ -212,3 +212,17 @@ OPENAPI["paths"]["/ws"] = {"get": {
                    "call_ended. A reconnecting browser first receives the current state.",
     "responses": {"101": {"description": "switching to websocket"}, "401": _json(_ERROR),
                   "403": _json(_ERROR)}}}
+
+OPENAPI["paths"]["/api/calls/{call_id}/{mode}"] = {"post": {
+    "summary": "Supervisor: listen to, whisper to, or barge into a live call; the "
+               "supervisor's own seat phone rings",
+    "parameters": [{"name": "call_id", "in": "path", "required": True,
+                    "schema": {"type": "string"}},
+                   {"name": "mode", "in": "path", "required": True,
+                    "schema": {"enum": ["listen", "whisper", "barge"]}}],
+    "responses": {"201": _json({"type": "object"}), "403": _json(_ERROR),
+                  "404": _json(_ERROR), "409": _json(_ERROR),
+                  "503": _json(_ERROR, "the PBX did not take the change")}}}
+OPENAPI["paths"]["/api/supervision"] = {"get": {
+    "summary": "Audit log of listen/whisper/barge: who, when, which call",
+    "parameters": _PAGING, "responses": {"200": _json(_list_of({"type": "object"}))}}}

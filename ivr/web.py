@@ -21,6 +21,7 @@ from ivr.errors import AmiError, NotFound
 from ivr.openapi import OPENAPI
 from ivr.screen_pops import ALL_SEATS, ScreenPops
 from ivr.seats import InvalidSeat, SeatService
+from ivr.supervision import MODES, CannotSupervise, SupervisionService
 from ivr.tasks import cancel_and_wait
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
@@ -54,6 +55,7 @@ class WebServices:
     db: Database
     seats: SeatService
     pops: ScreenPops
+    supervision: SupervisionService
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -102,7 +104,7 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return _error(exc.status, str(exc), exc.field)
     except (InvalidField, InvalidSeat) as exc:
         return _error(422, str(exc), exc.field)
-    except StepRefused as exc:
+    except (StepRefused, CannotSupervise) as exc:
         return _error(409, str(exc))
     except NotPermitted as exc:
         return _error(403, str(exc))
@@ -297,6 +299,27 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def supervise_call(request: web.Request) -> web.Response:
+    principal: Principal = request[PRINCIPAL]
+    if principal.role not in ("supervisor", "admin"):
+        raise NotPermitted("only supervisors listen to, whisper to or barge into calls")
+    mode = request.match_info["mode"]
+    if mode not in MODES:
+        raise NotFound(f"no action {mode}; one of {', '.join(MODES)}")
+    action = await request.app[SERVICES].supervision.supervise(
+        request.match_info["call_id"], mode, principal.name, principal.seat)
+    return json_response(action, status=201)
+
+
+async def supervision_log(request: web.Request) -> web.Response:
+    principal: Principal = request[PRINCIPAL]
+    if principal.role not in ("supervisor", "admin"):
+        raise NotPermitted("the supervision log is for supervisors")
+    limit, offset = paging(request)
+    items, total = await request.app[SERVICES].supervision.log(limit, offset)
+    return json_response({"items": items, "total": total})
+
+
 async def _close_websockets(app: web.Application) -> None:
     for ws in set(app[SOCKETS]):
         await ws.close(code=1001, message=b"hotline stopping")
@@ -322,6 +345,8 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/ws", websocket)
+    app.router.add_post("/api/calls/{call_id}/{mode}", supervise_call)
+    app.router.add_get("/api/supervision", supervision_log)
     app.router.add_get("/api/seats", list_seats)
     app.router.add_post("/api/seats/{seat}/ready", seat_ready)
     app.router.add_post("/api/seats/{seat}/pause", seat_pause)

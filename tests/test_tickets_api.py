@@ -11,6 +11,7 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
+from ivr.supervision import SupervisionService
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -38,7 +39,7 @@ async def api(db, tmp_path):
     client = TestClient(TestServer(build_app(WebServices(
         accounts, calls, health, tickets, OutboxAdmin(db), db,
         SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline"),
-        ScreenPops(calls, tickets))), host="127.0.0.1"))
+        ScreenPops(calls, tickets), SupervisionService(db, calls))), host="127.0.0.1"))
     await client.start_server()
     tokens = {}
     for name in USERS:

@@ -7,6 +7,7 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
+from ivr.supervision import SupervisionService
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -27,7 +28,7 @@ async def api(db, tmp_path):
     tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
     seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
     services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
-                           ScreenPops(calls, tickets))
+                           ScreenPops(calls, tickets), SupervisionService(db, calls))
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health
