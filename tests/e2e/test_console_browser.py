@@ -40,3 +40,51 @@ async def test_operator_files_a_ticket_from_the_console(stack, tmp_path):
     assert ticket["content"] == "幸福路路灯仍然不亮，<b>夜间</b>出行不便"
     assert ticket["kind"] == "complaint" and ticket["seat"] == "1001"
     assert ticket["operator"] == "op-browser"
+
+
+async def test_the_console_pops_up_the_ringing_call_and_prefills_the_form(stack):
+    import asyncio
+
+    from tests.support.sipp import (
+        DtmfInfo,
+        Hangup,
+        Pause,
+        answer_one_call,
+        call,
+        free_udp_port,
+        register,
+    )
+
+    assert stack.cli("seats", "add", "1401", "--password", "seat-1401-pass").returncode == 0
+    assert stack.cli("users", "add", "op1401", "--role", "operator", "--password",
+                     "op1401-password", "--seat", "1401").returncode == 0
+    phone_port = free_udp_port()
+    phone = asyncio.create_task(answer_one_call(phone_port, timeout=60))
+    await asyncio.sleep(0.5)
+    assert (await register(stack.sip_port, "1401", "seat-1401-pass", phone_port)).ok
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{stack.base_url}/console")
+        await page.fill("#user", "op1401")
+        await page.fill("#password", "op1401-password")
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("#desk:not([hidden])")
+        ready = await page.evaluate(
+            "fetch('/api/seats/1401/ready', {method: 'POST', headers: "
+            "{Authorization: 'Bearer ' + sessionStorage.getItem('hotline_token')}})"
+            ".then(r => r.status)")
+        assert ready == 200
+        citizen = asyncio.create_task(call(stack.sip_port, "13800000801",
+                                           [Pause(1500), DtmfInfo("3"), Pause(12000), Hangup()]))
+        await page.wait_for_selector("#pop:not([hidden])", timeout=30000)
+        title = await page.text_content("#pop-title")
+        detail = await page.text_content("#pop-detail")
+        assert "13800000801" in title and "求助" in detail
+        assert await page.input_value("#phone") == "13800000801"
+        assert await page.input_value("#kind") == "help"
+        assert (await page.input_value("#call_id")).strip()
+        await page.wait_for_selector("#pop.answered", timeout=15000)
+        await page.screenshot(path="/tmp/console-pop.png")
+        assert (await citizen).ok
+        await page.wait_for_selector("#pop", state="hidden", timeout=15000)
+    await phone
