@@ -53,6 +53,32 @@ class AsteriskLayout:
     def pid_file(self) -> Path:
         return self.run_dir / "asterisk.pid"
 
+    @property
+    def runtime_data_dir(self) -> Path:
+        """Asterisk's data dir as this instance sees it: the installed one, plus our sounds."""
+        return self.root / "data"
+
+
+def prepare_data_dir(layout: AsteriskLayout, sounds_dir: Path) -> None:
+    """Link the installed data (documentation, English sounds…) into the runtime data dir
+    and add sounds/zh, the Mandarin sounds Asterisk plays itself (numbers, queue
+    announcements) for channels whose language is zh. Nothing is written to the install."""
+    target = layout.runtime_data_dir
+    (target / "sounds").mkdir(parents=True, exist_ok=True)
+    links = {target / entry.name: entry for entry in layout.data_dir.iterdir()
+             if entry.name != "sounds"}
+    installed_sounds = layout.data_dir / "sounds"
+    if installed_sounds.is_dir():
+        links.update({target / "sounds" / entry.name: entry
+                      for entry in installed_sounds.iterdir() if entry.name != "zh"})
+    links[target / "sounds" / "zh"] = sounds_dir / "zh"
+    for link, source in links.items():
+        if link.is_symlink() and link.resolve() == source.resolve():
+            continue
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(source)
+
 
 def render_template(text: str, values: dict[str, str], name: str = "template") -> str:
     def substitute(match: re.Match[str]) -> str:
@@ -70,7 +96,7 @@ def template_values(
     return {
         "etc_dir": str(layout.etc_dir),
         "modules_dir": str(layout.modules_dir),
-        "data_dir": str(layout.data_dir),
+        "data_dir": str(layout.runtime_data_dir),
         "sbin_dir": str(layout.sbin_dir),
         "lib_dir": str(layout.lib_dir),
         "spool_dir": str(layout.spool_dir),

@@ -17,6 +17,7 @@ from ivr.asterisk_config import (
     AMI_USER,
     AsteriskLayout,
     ami_secret,
+    prepare_data_dir,
     render_all,
     template_values,
     write_config,
@@ -80,6 +81,7 @@ class Hotline:
         write_config(layout, render_all(template_values(s, layout, secret,
                                                         bench_dialplan=self._bench_dialplan)))
         await self.seats.write_config()
+        prepare_data_dir(layout, s.sounds_dir)
 
         # The AGI server listens before Asterisk takes its first call.
         menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)

@@ -19,13 +19,21 @@ RECORDING_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac", ".gsm")
 MANIFEST = "manifest.json"
 
 
+# Asterisk's own Mandarin sounds live under a language directory it searches itself.
+ASTERISK_ZH = "zh/"
+
+
 def load_catalog(path: Path = CATALOG_FILE) -> dict[str, str]:
+    """Prompt id → text; ids of Asterisk's own sounds are prefixed with 'zh/'."""
     with path.open("rb") as f:
         data = tomllib.load(f)
-    prompts = data.get("prompts")
-    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
-        raise ConfigurationError(f"{path}: [prompts] must map ids to text")
-    return prompts
+    catalog = {}
+    for section, prefix in (("prompts", ""), ("asterisk_zh", ASTERISK_ZH)):
+        entries = data.get(section, {})
+        if not isinstance(entries, dict) or not all(isinstance(v, str) for v in entries.values()):
+            raise ConfigurationError(f"{path}: [{section}] must map ids to text")
+        catalog.update({prefix + key: text for key, text in entries.items()})
+    return catalog
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,9 @@ async def build_prompts(sounds_dir: Path, recorded_dir: Path,
 
     async def render_one(source: PromptSource) -> None:
         async with limit:
-            await _render(source, sounds_dir / f"{source.prompt_id}.wav")
+            target = sounds_dir / f"{source.prompt_id}.wav"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            await _render(source, target)
             manifest[source.prompt_id] = source.fingerprint()
 
     await asyncio.gather(*(render_one(s) for s in stale))

@@ -112,3 +112,25 @@ async def test_calls_can_be_filtered_and_are_complete(stack):
     detail = await stack.get(f"/api/calls/{final['id']}")
     assert detail["started"] <= detail["ended"]
     assert detail["caller"] == "13800000111"
+
+
+async def test_waiting_callers_hear_their_position_in_mandarin(stack):
+    first = asyncio.create_task(call_while_watching(
+        stack, "13800000112", [Pause(1500), DtmfInfo("0"), Pause(20000), Hangup()], in_queue))
+    await eventually(lambda: _queued(stack, "13800000112"), what="the first caller queued")
+    _live, second = await call_while_watching(
+        stack, "13800000113", [Pause(1500), DtmfInfo("0"), Pause(10000), Hangup()], in_queue)
+    _live, first_final = await first
+    heard_first = stack.prompts_played(first_final["id"])
+    heard_second = stack.prompts_played(second["id"])
+    assert "queue-youarenext" in heard_first, heard_first
+    # the second hears "您前面还有" + a number + "位来电人在等候"
+    at = heard_second.index("queue-thereare")
+    assert heard_second[at + 1].isdigit() and heard_second[at + 2] == "queue-callswaiting"
+    lines = "\n".join(stack.channel_lines(second["id"]))
+    assert "(language 'zh')" in lines and "does not exist" not in lines
+
+
+async def _queued(stack, caller):
+    record = await stack.call_of(caller)
+    return record if record and record["queue"] == "hotline" else None

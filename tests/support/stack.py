@@ -132,14 +132,18 @@ class Stack:
     def asterisk_log(self) -> str:
         return (self.home / "asterisk/log/messages.log").read_text(errors="replace")
 
-    def prompts_played(self, call_id: str) -> list[str]:
-        """Prompt ids Asterisk played on this call's own channel, in order."""
+    def channel_lines(self, call_id: str) -> list[str]:
+        """The Asterisk log lines of this call's citizen channel."""
         log = self.asterisk_log()
         found = re.search(rf'Set\("(PJSIP/[^"]+)", "__HOTLINE_CALL_ID={re.escape(call_id)}"', log)
         if not found:
             return []
-        channel = found.group(1)
-        return re.findall(rf"<{re.escape(channel)}> Playing '[^']*/(\w+)\.\w+'", log)
+        return [line for line in log.splitlines() if found.group(1) in line]
+
+    def prompts_played(self, call_id: str) -> list[str]:
+        """Prompt ids Asterisk played on this call's own channel, in order (paths dropped)."""
+        return [match.group(1) for line in self.channel_lines(call_id)
+                if (match := re.search(r"Playing '(?:[^']*/)?([\w-]+)\.\w+'", line))]
 
     async def call_of(self, caller: str) -> dict[str, Any] | None:
         items = (await self.get("/api/calls", caller=caller))["items"]
