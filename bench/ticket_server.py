@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.callbacks import Callbacks
 from ivr.db import Database
 from ivr.main import build_ticket_service
 from ivr.screen_pops import ScreenPops
@@ -34,7 +35,8 @@ async def main(db_url: str, port: int) -> None:
     runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
                                                  OutboxAdmin(db), db, seats,
                                                  ScreenPops(CallLog(db), tickets),
-                                                 SupervisionService(db, CallLog(db)))),
+                                                 SupervisionService(db, CallLog(db)),
+                                                 Callbacks(db, CallLog(db)))),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()

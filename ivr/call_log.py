@@ -29,6 +29,10 @@ def final_outcome(call: Call) -> str:
     """What became of a call, decided when it ends."""
     if call.answered is not None:
         return "answered"
+    if call.route == "callback":
+        return "callback_requested"
+    if call.route == "message":
+        return "message_left"
     if any(t.get("answered") for t in call.transfers or []):
         return "transferred"
     if call.route == "emergency" and not call.queue:
@@ -107,6 +111,9 @@ class CallLog:
     async def answered(self, call_id: str, seat: str, wait_seconds: float,
                        at: datetime | None = None) -> None:
         await self._update(call_id, seat=seat, wait_seconds=wait_seconds, answered=at or utcnow())
+
+    async def route_changed(self, call_id: str, route: str) -> None:
+        await self._update(call_id, route=route)
 
     async def link_ticket(self, call_id: str, ticket_id: str) -> None:
         await self._update(call_id, ticket_id=ticket_id)

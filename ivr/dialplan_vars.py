@@ -8,3 +8,7 @@ IVR_PATH = "HOTLINE_IVR_PATH"
 EMERGENCY_NUMBER = "HOTLINE_EMERGENCY_NUMBER"
 # "__" makes Asterisk copy it onto the operator's channel, for the screen pop.
 REQUEST_KIND = "__HOTLINE_REQUEST_KIND"
+# Set by the callback_request route once a callback is registered.
+CALLBACK = "HOTLINE_CALLBACK"
+# Where Record() put the caller's voice message (hotline-message).
+MESSAGE_FILE = "HOTLINE_MESSAGE"

@@ -10,7 +10,9 @@ import signal
 
 from aiohttp import web
 
+from agi_scripts.callback_request import CallbackServices, callback_request
 from agi_scripts.main_menu import MainMenuServices, main_menu
+from agi_scripts.message_left import MessageServices, message_left
 from ivr.agi_server import FastAgiServer
 from ivr.ami_client import AmiClient
 from ivr.asterisk_config import (
@@ -26,6 +28,7 @@ from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
+from ivr.callbacks import Callbacks
 from ivr.db import Database
 from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
@@ -58,6 +61,7 @@ class Hotline:
         self.outbox: OutboxWorker | None = None
         self.pops = ScreenPops(self.call_log, self.tickets)
         self.supervision = SupervisionService(self.db, self.call_log)
+        self.callbacks = Callbacks(self.db, self.call_log)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
                                  settings.queue_name)
         self.agi: FastAgiServer | None = None
@@ -87,8 +91,15 @@ class Hotline:
         menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)
         # The route budget outlasts the dialplan's timeout by a little: Asterisk tells the
         # route first (HANGUP), and only a route that does not listen is cut off.
-        self.agi = FastAgiServer({"main_menu": functools.partial(main_menu, services=menu)},
-                                 s.bind, s.agi_port, route_budget=s.ivr_max_seconds + 1)
+        routes = {
+            "main_menu": functools.partial(main_menu, services=menu),
+            "callback_request": functools.partial(
+                callback_request, services=CallbackServices(self.callbacks, s.sounds_dir)),
+            "message_left": functools.partial(
+                message_left, services=MessageServices(self.callbacks)),
+        }
+        self.agi = FastAgiServer(routes, s.bind, s.agi_port,
+                                 route_budget=s.ivr_max_seconds + 1)
         await self.agi.start()
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
@@ -100,7 +111,8 @@ class Hotline:
 
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db, self.seats, self.pops, self.supervision)), access_log=None)
+            self.db, self.seats, self.pops, self.supervision, self.callbacks)),
+            access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 

@@ -226,3 +226,19 @@ OPENAPI["paths"]["/api/calls/{call_id}/{mode}"] = {"post": {
 OPENAPI["paths"]["/api/supervision"] = {"get": {
     "summary": "Audit log of listen/whisper/barge: who, when, which call",
     "parameters": _PAGING, "responses": {"200": _json(_list_of({"type": "object"}))}}}
+
+OPENAPI["paths"]["/api/callbacks"] = {"get": {
+    "summary": "Callback requests and voice messages, oldest first, each with a ticket draft",
+    "parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "done", "all"]}},
+                   *_PAGING],
+    "responses": {"200": _json(_list_of({"type": "object"})), "403": _json(_ERROR)}}}
+OPENAPI["paths"]["/api/callbacks/{task_id}/done"] = {"post": {
+    "summary": "Mark a callback task done, with a note",
+    "parameters": [{"name": "task_id", "in": "path", "required": True,
+                    "schema": {"type": "integer"}}],
+    "responses": {"200": _json({"type": "object"}), "404": _json(_ERROR)}}}
+OPENAPI["paths"]["/api/callbacks/{task_id}/recording"] = {"get": {
+    "summary": "The caller's voice message (WAV)",
+    "parameters": [{"name": "task_id", "in": "path", "required": True,
+                    "schema": {"type": "integer"}}],
+    "responses": {"200": {"description": "audio/wav"}, "404": _json(_ERROR)}}}

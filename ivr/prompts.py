@@ -114,6 +114,7 @@ async def build_prompts(sounds_dir: Path, recorded_dir: Path,
 
     await asyncio.gather(*(render_one(s) for s in stale))
     await _build_hold_music(sounds_dir / "moh")
+    await _build_beep(sounds_dir / "zh" / "beep.wav")
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     if stale:
         log.info("built %d prompts into %s", len(stale), sounds_dir)
@@ -129,3 +130,12 @@ async def _build_hold_music(moh_dir: Path) -> None:
     await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(target),
                "synth", "0.5", "sine", "659", "synth", "0.5", "sine", "523",
                "fade", "0.05", "0.5", "0.2", "vol", "0.25", "pad", "0", "3")
+
+
+async def _build_beep(target: Path) -> None:
+    """Record() starts with 'beep'; a zh channel finds sounds only under sounds/zh."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(target),
+               "synth", "0.25", "sine", "1000", "vol", "0.4")

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ivr.auth import Accounts, LoginFailed, Principal
 from ivr.call_log import CallLog, call_view
+from ivr.callbacks import Callbacks
 from ivr.db import Database
 from ivr.errors import AmiError, NotFound
 from ivr.openapi import OPENAPI
@@ -56,6 +57,7 @@ class WebServices:
     seats: SeatService
     pops: ScreenPops
     supervision: SupervisionService
+    callbacks: Callbacks
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -320,6 +322,48 @@ async def supervision_log(request: web.Request) -> web.Response:
     return json_response({"items": items, "total": total})
 
 
+def _staff(request: web.Request) -> Principal:
+    principal: Principal = request[PRINCIPAL]
+    if principal.role not in ("operator", "supervisor", "admin"):
+        raise NotPermitted("callbacks are worked by the hotline's operators")
+    return principal
+
+
+async def list_callbacks(request: web.Request) -> web.Response:
+    _staff(request)
+    state = request.query.get("state", "open")
+    if state not in ("open", "done", "all"):
+        raise RequestInvalid("state", "state must be open, done or all")
+    limit, offset = paging(request)
+    items, total = await request.app[SERVICES].callbacks.list(state, limit, offset)
+    return json_response({"items": items, "total": total})
+
+
+def _task_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["task_id"])
+    except ValueError:
+        raise RequestInvalid("task_id", "task_id must be a number") from None
+
+
+async def callback_done(request: web.Request) -> web.Response:
+    principal = _staff(request)
+    body = await json_object(request) if request.can_read_body else {}
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 500):
+        raise RequestInvalid("note", "note must be a string of at most 500 characters")
+    return json_response(await request.app[SERVICES].callbacks.done(
+        _task_id(request), principal.name, note))
+
+
+async def callback_recording(request: web.Request) -> web.StreamResponse:
+    _staff(request)
+    task = await request.app[SERVICES].callbacks.get(_task_id(request))
+    if not task.recording or not await asyncio.to_thread(Path(task.recording).is_file):
+        raise NotFound(f"callback task {task.id} has no recording")
+    return web.FileResponse(task.recording, headers={"Content-Type": "audio/wav"})
+
+
 async def _close_websockets(app: web.Application) -> None:
     for ws in set(app[SOCKETS]):
         await ws.close(code=1001, message=b"hotline stopping")
@@ -347,6 +391,9 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/ws", websocket)
     app.router.add_post("/api/calls/{call_id}/{mode}", supervise_call)
     app.router.add_get("/api/supervision", supervision_log)
+    app.router.add_get("/api/callbacks", list_callbacks)
+    app.router.add_post("/api/callbacks/{task_id}/done", callback_done)
+    app.router.add_get("/api/callbacks/{task_id}/recording", callback_recording)
     app.router.add_get("/api/seats", list_seats)
     app.router.add_post("/api/seats/{seat}/ready", seat_ready)
     app.router.add_post("/api/seats/{seat}/pause", seat_pause)

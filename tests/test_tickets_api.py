@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.callbacks import Callbacks
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.supervision import SupervisionService
@@ -39,7 +40,8 @@ async def api(db, tmp_path):
     client = TestClient(TestServer(build_app(WebServices(
         accounts, calls, health, tickets, OutboxAdmin(db), db,
         SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline"),
-        ScreenPops(calls, tickets), SupervisionService(db, calls))), host="127.0.0.1"))
+        ScreenPops(calls, tickets), SupervisionService(db, calls),
+                           Callbacks(db, calls))), host="127.0.0.1"))
     await client.start_server()
     tokens = {}
     for name in USERS:

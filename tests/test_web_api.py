@@ -5,6 +5,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
+from ivr.callbacks import Callbacks
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.supervision import SupervisionService
@@ -28,7 +29,8 @@ async def api(db, tmp_path):
     tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
     seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
     services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
-                           ScreenPops(calls, tickets), SupervisionService(db, calls))
+                           ScreenPops(calls, tickets), SupervisionService(db, calls),
+                           Callbacks(db, calls))
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health

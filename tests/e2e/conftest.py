@@ -1,5 +1,7 @@
 """The hotline as a user runs it (`hotline run`), shared by the end-to-end tests."""
 
+import asyncio
+
 import pytest
 
 from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, stack_env
@@ -11,6 +13,16 @@ def running_stack(tmp_path_factory):
     stack.start()
     added = stack.cli("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD)
     assert added.returncode == 0, added.stderr
+    # Daytime: a seat is logged into the queue (its phone is off the hook, so it is never
+    # rung), so callers wait in the queue as they would while every operator is busy.
+    # With nobody logged in at all, callers go to the message path (test_night_and_callbacks).
+    assert stack.cli("seats", "add", "1999", "--password", "busy-seat-pass").returncode == 0
+
+    async def log_in_the_busy_seat() -> None:
+        await stack.login()
+        await stack.post("/api/seats/1999/ready", {})
+
+    asyncio.run(log_in_the_busy_seat())
     yield stack
     stack.stop()
 

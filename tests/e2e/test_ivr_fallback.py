@@ -10,7 +10,7 @@ from ivr.agi_server import AgiChannel
 from ivr.main import Hotline
 from ivr.settings import Settings
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call
-from tests.support.stack import eventually, stack_env
+from tests.support.stack import eventually, seat_on_duty, stack_env
 
 
 @pytest.fixture
@@ -20,6 +20,7 @@ async def hotline(tmp_path):
                                            HOTLINE_LOOP_STALL_SECONDS="2"))
     service = Hotline(settings)
     await service.start()
+    await seat_on_duty(service)
     yield service
     await service.stop()
 

@@ -10,13 +10,14 @@ import pytest
 from ivr.main import Hotline
 from ivr.settings import Settings
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call
-from tests.support.stack import eventually, stack_env
+from tests.support.stack import eventually, seat_on_duty, stack_env
 
 
 @pytest.fixture
 async def hotline(tmp_path):
     service = Hotline(Settings.from_env(stack_env(tmp_path / "home")))
     await service.start()
+    await seat_on_duty(service)
     yield service
     await service.stop()
 

@@ -161,3 +161,11 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20,
             return value
         await asyncio.sleep(0.25)
     raise AssertionError(f"{what} not reached in {timeout}s; last: {value!r}")
+
+
+async def seat_on_duty(hotline: Any, seat: str = "1999") -> None:
+    """An in-process hotline with a seat logged into the queue whose phone is not registered:
+    callers wait in the queue, as when every operator is busy (with no seat logged in at
+    all they would go to the message path)."""
+    await hotline.seats.add(seat, "busy-seat-pass")
+    await hotline.seats.set_state(seat, paused=False)

@@ -1,0 +1,77 @@
+"""Callback requests and voice messages from callers who could not wait, or called when
+no operator was on duty: one task each, with a ticket draft, on the operators' list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ivr.call_log import CallLog
+from ivr.db import Database, utcnow
+from ivr.errors import NotFound
+from ivr.models import CallbackTask
+
+KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}
+
+
+def task_view(t: CallbackTask) -> dict[str, Any]:
+    return {"id": t.id, "call_id": t.call_id, "kind": t.kind, "phone": t.phone,
+            "recording": f"/api/callbacks/{t.id}/recording" if t.recording else None,
+            "draft": t.draft, "requested_at": t.requested_at.isoformat(),
+            "done_at": t.done_at.isoformat() if t.done_at else None, "done_by": t.done_by,
+            "note": t.note}
+
+
+class Callbacks:
+    def __init__(self, db: Database, call_log: CallLog) -> None:
+        self._db = db
+        self._calls = call_log
+
+    async def register(self, call_id: str, phone: str, kind: str,
+                       recording: str | None = None) -> None:
+        """Idempotent per call and kind: a hang-up after the message does not double it."""
+        try:
+            call = await self._calls.get(call_id)
+            request_kind = call.request_kind or "consultation"
+        except NotFound:
+            request_kind = "consultation"
+        draft = {"phone": phone, "kind": request_kind, "call_id": call_id,
+                 "content": KINDS[kind], "channel": "phone"}
+        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        async with self._db.engine.begin() as conn:
+            await conn.execute(insert(CallbackTask).values(
+                call_id=call_id, kind=kind, phone=phone, recording=recording, draft=draft,
+                requested_at=utcnow()).on_conflict_do_nothing())
+        await self._calls.route_changed(call_id, kind)
+
+    async def list(self, state: str, limit: int, offset: int
+                   ) -> tuple[list[dict[str, Any]], int]:
+        query = select(CallbackTask)
+        if state == "open":
+            query = query.where(CallbackTask.done_at.is_(None))
+        elif state == "done":
+            query = query.where(CallbackTask.done_at.is_not(None))
+        async with self._db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = await session.scalars(query.order_by(CallbackTask.requested_at)
+                                         .limit(limit).offset(offset))
+            return [task_view(t) for t in rows], int(total or 0)
+
+    async def get(self, task_id: int) -> CallbackTask:
+        async with self._db.session() as session:
+            task = await session.get(CallbackTask, task_id)
+        if task is None:
+            raise NotFound(f"no callback task {task_id}")
+        return task
+
+    async def done(self, task_id: int, by: str, note: str | None) -> dict[str, Any]:
+        async with self._db.session() as session:
+            task = await session.get(CallbackTask, task_id)
+            if task is None:
+                raise NotFound(f"no callback task {task_id}")
+            task.done_at, task.done_by, task.note = utcnow(), by, note
+            await session.commit()
+        return task_view(task)
