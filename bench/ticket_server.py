@@ -15,6 +15,7 @@ from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.supervision import SupervisionService
+from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
 from tickets.outbox import OutboxAdmin
 
@@ -36,7 +37,9 @@ async def main(db_url: str, port: int) -> None:
                                                  OutboxAdmin(db), db, seats,
                                                  ScreenPops(CallLog(db), tickets),
                                                  SupervisionService(db, CallLog(db)),
-                                                 Callbacks(db, CallLog(db)))),
+                                                 Callbacks(db, CallLog(db)),
+                                                 SupervisorView(db, "hotline",
+                                                                "Asia/Shanghai"))),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()

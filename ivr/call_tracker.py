@@ -11,7 +11,15 @@ from datetime import timedelta
 from ivr.ami_client import AmiClient, Message
 from ivr.call_log import CallLog
 from ivr.db import utcnow
-from ivr.facts import CallEnded, Fact, FactHandler, SeatAnswered, SeatMissed, SeatRang
+from ivr.facts import (
+    CallEnded,
+    CallQueued,
+    Fact,
+    FactHandler,
+    SeatAnswered,
+    SeatMissed,
+    SeatRang,
+)
 from ivr.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -88,6 +96,7 @@ class CallTracker:
                 await self._log.call_arrived(call_id, event.get("CallerIDNum", ""))
         elif name == "QueueCallerJoin":
             await self._log.queued(call_id, event.get("Queue", ""))
+            await self._publish(CallQueued(call_id, event.get("Queue", "")))
         elif name == "AgentConnect":
             wait = float(event.get("HoldTime") or 0)
             await self._log.answered(call_id, member, wait)

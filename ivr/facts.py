@@ -33,9 +33,17 @@ class SeatMissed:
 
 
 @dataclass(frozen=True)
+class CallQueued:
+    """A caller joined the operator queue."""
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
 class CallEnded:
     call_id: str
 
 
-Fact = SeatRang | SeatAnswered | SeatMissed | CallEnded
+Fact = SeatRang | SeatAnswered | SeatMissed | CallQueued | CallEnded
 FactHandler = Callable[[Fact], Awaitable[None]]

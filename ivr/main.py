@@ -38,6 +38,7 @@ from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.supervision import SupervisionService
+from ivr.supervisor_view import SupervisorView
 from ivr.tasks import cancel_and_wait
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
@@ -111,7 +112,8 @@ class Hotline:
 
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db, self.seats, self.pops, self.supervision, self.callbacks)),
+            self.db, self.seats, self.pops, self.supervision, self.callbacks,
+            SupervisorView(self.db, s.queue_name, s.timezone))),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()

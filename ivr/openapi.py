@@ -242,3 +242,11 @@ OPENAPI["paths"]["/api/callbacks/{task_id}/recording"] = {"get": {
     "parameters": [{"name": "task_id", "in": "path", "required": True,
                     "schema": {"type": "integer"}}],
     "responses": {"200": {"description": "audio/wav"}, "404": _json(_ERROR)}}}
+
+OPENAPI["paths"]["/api/supervisor/state"] = {"get": {
+    "summary": "The live view: queue (waiting, longest wait, service level, abandonment), "
+               "seats (state, current call, time in state), calls in progress",
+    "responses": {"200": _json({"type": "object"}), "403": _json(_ERROR)}}}
+OPENAPI["paths"]["/supervisor"] = {"get": {
+    "summary": "The supervisor's live page (Chinese)", "security": [],
+    "responses": {"200": {"description": "text/html"}}}}

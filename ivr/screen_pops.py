@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from ivr.call_log import CallLog, call_view
 from ivr.db import utcnow
 from ivr.errors import NotFound
-from ivr.facts import CallEnded, Fact, SeatAnswered, SeatMissed, SeatRang
+from ivr.facts import CallEnded, CallQueued, Fact, SeatAnswered, SeatMissed, SeatRang
 from tickets.lifecycle import Actor
 from tickets.service import TicketFilters, TicketService
 
@@ -53,6 +53,13 @@ class ScreenPops:
             except asyncio.QueueFull:
                 log.warning("a browser of seat %s is not reading; message dropped", seat)
 
+    def _send_supervisors(self, message: dict[str, Any]) -> None:
+        for target in self._listeners.get(ALL_SEATS, ()):
+            try:
+                target.put_nowait(message)
+            except asyncio.QueueFull:
+                log.warning("a supervisor's browser is not reading; message dropped")
+
     async def on_fact(self, fact: Fact) -> None:
         if isinstance(fact, SeatRang):
             pop = await self._build_pop(fact)
@@ -72,6 +79,9 @@ class ScreenPops:
             seat = self._seat_of_call.pop(fact.call_id, None)
             if seat is not None:
                 self._clear(seat, fact.call_id, "call_ended")
+        if isinstance(fact, CallQueued | CallEnded):
+            # Supervisors' pages re-read the queue state when it changes.
+            self._send_supervisors({"type": "queue_changed", "call_id": fact.call_id})
 
     def _clear(self, seat: str, call_id: str, kind: str) -> None:
         current = self._current.get(seat)

@@ -23,6 +23,7 @@ from ivr.openapi import OPENAPI
 from ivr.screen_pops import ScreenPops
 from ivr.seats import InvalidSeat, SeatService
 from ivr.supervision import CannotSupervise, SupervisionService
+from ivr.supervisor_view import SupervisorView
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
 from tickets.service import TicketService
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "hotline_session"
 MAX_BODY = 64 * 1024
-PUBLIC = {"/api/health", "/api/login", "/openapi.json", "/console"}
+PUBLIC = {"/api/health", "/api/login", "/openapi.json", "/console", "/supervisor"}
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 
@@ -57,6 +58,7 @@ class WebServices:
     pops: ScreenPops
     supervision: SupervisionService
     callbacks: Callbacks
+    supervisor_view: SupervisorView
 
 
 SERVICES = web.AppKey("services", WebServices)

@@ -154,9 +154,25 @@ async def _close_websockets(app: web.Application) -> None:
         await ws.close(code=1001, message=b"hotline stopping")
 
 
+SUPERVISOR_PAGE = Path(__file__).with_name("static") / "supervisor.html"
+
+
+async def supervisor_state(request: web.Request) -> web.Response:
+    principal: Principal = request[PRINCIPAL]
+    if principal.role not in ("supervisor", "admin"):
+        raise NotPermitted("the live view is for supervisors")
+    return json_response(await request.app[SERVICES].supervisor_view.snapshot())
+
+
+async def supervisor_page(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(SUPERVISOR_PAGE)
+
+
 def add_operator_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/ws", websocket)
+    r.add_get("/api/supervisor/state", supervisor_state)
+    r.add_get("/supervisor", supervisor_page)
     r.add_get("/api/seats", list_seats)
     r.add_post("/api/seats/{seat}/ready", seat_ready)
     r.add_post("/api/seats/{seat}/pause", seat_pause)

@@ -13,6 +13,7 @@ from ivr.callbacks import Callbacks
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.supervision import SupervisionService
+from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -41,7 +42,8 @@ async def api(db, tmp_path):
         accounts, calls, health, tickets, OutboxAdmin(db), db,
         SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline"),
         ScreenPops(calls, tickets), SupervisionService(db, calls),
-                           Callbacks(db, calls))), host="127.0.0.1"))
+                           Callbacks(db, calls),
+                           SupervisorView(db, "hotline", "Asia/Shanghai"))), host="127.0.0.1"))
     await client.start_server()
     tokens = {}
     for name in USERS:

@@ -9,6 +9,7 @@ from ivr.callbacks import Callbacks
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.supervision import SupervisionService
+from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
@@ -30,7 +31,8 @@ async def api(db, tmp_path):
     seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
     services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
                            ScreenPops(calls, tickets), SupervisionService(db, calls),
-                           Callbacks(db, calls))
+                           Callbacks(db, calls),
+                           SupervisorView(db, "hotline", "Asia/Shanghai"))
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health

@@ -1,0 +1,71 @@
+"""What the supervisor's live page shows: the queue (waiting callers, longest wait, service
+level, abandonment), the seats (state, current call, time in state) and the calls in
+progress. Derived from the call records and seats, which the AMI tracker keeps current."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ivr.call_log import call_view
+from ivr.db import Database, utcnow
+from ivr.models import Call, Seat
+from ivr.seats import seat_view
+
+SERVICE_LEVEL_SECONDS = 15  # answered within 15 s counts towards the service level
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class SupervisorView:
+    def __init__(self, db: Database, queue: str, timezone: str) -> None:
+        self._db = db
+        self._queue = queue
+        self._tz = ZoneInfo(timezone)
+
+    async def snapshot(self) -> dict[str, Any]:
+        now = utcnow()
+        local = now.astimezone(self._tz)
+        day_start = datetime.combine(local.date(), datetime.min.time(), self._tz)
+        async with self._db.session() as session:
+            active = list(await session.scalars(
+                select(Call).where(Call.ended.is_(None)).order_by(Call.started)))
+            today = list(await session.scalars(
+                select(Call).where(Call.started >= day_start,
+                                   Call.started < day_start + timedelta(days=1),
+                                   Call.queue.is_not(None))))
+            seats = list(await session.scalars(select(Seat).order_by(Seat.number)))
+        waiting = [c for c in active if c.queue and c.answered is None]
+        longest = max(((now - (c.queue_joined or c.started)).total_seconds()
+                       for c in waiting), default=0.0)
+        answered = [c for c in today if c.answered is not None]
+        abandoned = [c for c in today if c.outcome == "abandoned"]
+        in_time = [c for c in answered if (c.wait_seconds or 0) <= SERVICE_LEVEL_SECONDS]
+        on_seat = {c.seat: c for c in active if c.seat and c.answered is not None}
+        seat_rows = []
+        for seat in seats:
+            row = seat_view(seat)
+            current = on_seat.get(seat.number)
+            row["state"] = "on_call" if current else row["state"]
+            row["call_id"] = current.id if current else None
+            since = current.answered if current else seat.state_changed
+            row["seconds_in_state"] = round((now - since).total_seconds()) if since else None
+            seat_rows.append(row)
+        return {
+            "at": now.isoformat(),
+            "queue": {
+                "name": self._queue, "waiting": len(waiting),
+                "longest_wait_seconds": round(longest),
+                "answered_today": len(answered), "abandoned_today": len(abandoned),
+                "service_level": _rate(len(in_time), len(answered) + len(abandoned)),
+                "abandonment_rate": _rate(len(abandoned), len(answered) + len(abandoned)),
+                "service_level_seconds": SERVICE_LEVEL_SECONDS,
+            },
+            "seats": seat_rows,
+            "calls": [call_view(c) for c in active],
+        }
