@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.support.sipp import DtmfInfo, Hangup, Pause, free_udp_port, scenario
-from tests.support.stack import Stack, stack_env
+from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, stack_env
 
 RESULTS = Path(__file__).with_name("results")
-RATES = [int(r) for r in os.environ.get("BENCH_RATES", "10,20,30").split(",")]
+RATES = [int(r) for r in os.environ.get("BENCH_RATES", "10,20,30,45").split(",")]
 CALLS_PER_RATE = int(os.environ.get("BENCH_CALLS", "300"))
 CONCURRENT = int(os.environ.get("BENCH_CONCURRENT", "200"))
 SUCCESS_TARGET = 0.999
@@ -159,6 +159,14 @@ async def main() -> int:
                                 HOTLINE_LOG_LEVEL="WARNING"))
         stack.start()
         try:
+            # A seat on duty whose phone is not registered: callers wait in the queue, as
+            # when every operator is busy (with nobody on duty they would leave a message).
+            added = stack.cli("seats", "add", "1999", "--password", "bench-seat-pass")
+            assert added.returncode == 0, added.stderr
+            assert stack.cli("users", "add", ADMIN, "--role", "admin", "--password",
+                             ADMIN_PASSWORD).returncode == 0
+            await stack.login()
+            await stack.post("/api/seats/1999/ready", {})
             assert stack.process is not None
             service_pid = stack.process.pid
             asterisk_pid = int((stack.home / "asterisk/run/asterisk.pid").read_text())
