@@ -37,6 +37,8 @@ test: install lint
 bench: install
 	$(PY) -m bench.ivr_throughput
 	$(PY) -m bench.tickets_throughput
+	$(PY) -m bench.ami_throughput
+	$(PY) -m bench.screen_pop_latency
 
 clean:
 	rm -rf var
