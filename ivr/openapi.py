@@ -250,3 +250,12 @@ OPENAPI["paths"]["/api/supervisor/state"] = {"get": {
 OPENAPI["paths"]["/supervisor"] = {"get": {
     "summary": "The supervisor's live page (Chinese)", "security": [],
     "responses": {"200": {"description": "text/html"}}}}
+
+OPENAPI["paths"]["/static"] = {"get": {
+    "summary": "The pages' shared script and assets (/static/session.js)", "security": [],
+    "responses": {"200": {"description": "a static file"}}}}
+
+OPENAPI["paths"]["/api/seats/{seat}/logout"] = {"post": {
+    "summary": "Sign out (签出): the seat leaves the queue until it is made ready again",
+    "parameters": [_SEAT_PARAM],
+    "responses": {"200": _json(_SEAT), "403": _json(_ERROR), "404": _json(_ERROR)}}}

@@ -170,6 +170,25 @@ class SeatService:
             await session.commit()
         return seat_view(stored)
 
+    async def sign_out(self, number: str) -> dict[str, Any]:
+        """签出: the seat leaves the queue (end of shift); it is not restored after restarts."""
+        seat = await self._seat(number)
+        if self.ami is None:
+            raise AmiNotConnected("the seat service has no AMI connection")
+        try:
+            await self.ami.action("QueueRemove", Queue=self._queue,
+                                  Interface=self._interface(seat.number))
+        except AmiActionFailed as exc:
+            if "Not there" not in str(exc):
+                raise
+        async with self._db.session() as session:
+            stored = await session.get(Seat, number)
+            assert stored is not None
+            stored.in_queue, stored.paused, stored.pause_reason = False, False, None
+            stored.state_changed = utcnow()
+            await session.commit()
+        return seat_view(stored)
+
     async def resync(self) -> None:
         """After (re)connecting: put every seat that was in the queue back, as it was.
 

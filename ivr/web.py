@@ -96,7 +96,7 @@ def _token_of(request: web.Request) -> str | None:
 @web.middleware
 async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
     try:
-        if request.path not in PUBLIC:
+        if request.path not in PUBLIC and not request.path.startswith("/static/"):
             token = _token_of(request)
             principal = await request.app[SERVICES].accounts.authenticate(token) if token else None
             if principal is None:
@@ -263,5 +263,6 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
     add_operator_routes(app)
+    app.router.add_static("/static/", Path(__file__).with_name("static"))
     add_ticket_routes(app)
     return app

@@ -44,6 +44,11 @@ async def seat_ready(request: web.Request) -> web.Response:
     return json_response(await request.app[SERVICES].seats.set_state(seat, paused=False))
 
 
+async def seat_sign_out(request: web.Request) -> web.Response:
+    seat = _own_seat_or_supervisor(request)
+    return json_response(await request.app[SERVICES].seats.sign_out(seat))
+
+
 async def seat_pause(request: web.Request) -> web.Response:
     seat = _own_seat_or_supervisor(request)
     body = await json_object(request) if request.can_read_body else {}
@@ -176,6 +181,7 @@ def add_operator_routes(app: web.Application) -> None:
     r.add_get("/api/seats", list_seats)
     r.add_post("/api/seats/{seat}/ready", seat_ready)
     r.add_post("/api/seats/{seat}/pause", seat_pause)
+    r.add_post("/api/seats/{seat}/logout", seat_sign_out)
     r.add_post("/api/calls/{call_id}/{mode}", supervise_call)
     r.add_get("/api/supervision", supervision_log)
     r.add_get("/api/callbacks", list_callbacks)

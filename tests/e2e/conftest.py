@@ -30,4 +30,10 @@ def running_stack(tmp_path_factory):
 @pytest.fixture
 async def stack(running_stack):
     await running_stack.login()
-    return running_stack
+    yield running_stack
+    # Sign out the seats this test put into the queue: their phones are gone, and a later
+    # test's call must not ring them first. The seat on duty (1999) stays.
+    seats = await running_stack.get("/api/seats")
+    for seat in seats["items"]:
+        if seat["state"] != "off" and seat["seat"] != "1999":
+            await running_stack.post(f"/api/seats/{seat['seat']}/logout", {})

@@ -14,13 +14,7 @@ from tests.support.sipp import (
     free_udp_port,
     register,
 )
-
-
-async def login(stack, user, password):
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{stack.base_url}/api/login", json={"user": user, "password": password}) as r:
-        assert r.status == 200
-        return (await r.json())["token"]
+from tests.support.stack import login_token
 
 
 class Browser:
@@ -67,8 +61,8 @@ async def test_the_rung_seat_gets_the_pop_and_no_one_else(stack):
                          f"op{seat}-password", "--seat", seat).returncode == 0
     earlier = await stack.post("/api/tickets", {"phone": "13800000501", "kind": "complaint",
                                                 "content": "上个月反映的噪音问题"})
-    token_a = await login(stack, "op1101", "op1101-password")
-    token_b = await login(stack, "op1102", "op1102-password")
+    token_a = await login_token(stack, "op1101", "op1101-password")
+    token_b = await login_token(stack, "op1102", "op1102-password")
     phone_port = free_udp_port()
     phone = asyncio.create_task(answer_one_call(phone_port, timeout=60))
     await asyncio.sleep(0.5)

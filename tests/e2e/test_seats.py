@@ -52,3 +52,6 @@ async def test_a_seat_added_live_registers_goes_ready_and_answers_a_citizen(stac
     assert "paused" in stack.cli("asterisk", "cli", "queue show hotline").stdout.lower()
     seats = await stack.get("/api/seats")
     assert seats["items"][0]["state"] == "paused"
+    signed_out = await stack.post("/api/seats/1001/logout", {})
+    assert signed_out["state"] == "off"
+    assert "Seat 1001" not in stack.cli("asterisk", "cli", "queue show hotline").stdout

@@ -14,13 +14,7 @@ from tests.support.sipp import (
     free_udp_port,
     register,
 )
-from tests.support.stack import eventually
-
-
-async def login(stack, user, password):
-    async with aiohttp.ClientSession() as http, http.post(
-            f"{stack.base_url}/api/login", json={"user": user, "password": password}) as r:
-        return (await r.json())["token"]
+from tests.support.stack import eventually, login_token
 
 
 async def post(stack, token, path):
@@ -40,8 +34,8 @@ async def test_supervisor_listens_to_a_live_call_and_it_is_audited(stack):
     await asyncio.sleep(0.5)
     assert (await register(stack.sip_port, "1301", "seat-1301-pass", operator_port)).ok
     assert (await register(stack.sip_port, "1302", "seat-1302-pass", supervisor_port)).ok
-    op_token = await login(stack, "op1301", "op1301-password")
-    sup_token = await login(stack, "sup1302", "sup1302-password")
+    op_token = await login_token(stack, "op1301", "op1301-password")
+    sup_token = await login_token(stack, "sup1302", "sup1302-password")
     assert (await post(stack, op_token, "/api/seats/1301/ready"))[0] == 200
 
     citizen = asyncio.create_task(call(stack.sip_port, "13800000701",

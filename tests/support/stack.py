@@ -169,3 +169,10 @@ async def seat_on_duty(hotline: Any, seat: str = "1999") -> None:
     all they would go to the message path)."""
     await hotline.seats.add(seat, "busy-seat-pass")
     await hotline.seats.set_state(seat, paused=False)
+
+
+async def login_token(stack: Stack, user: str, password: str) -> str:
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{stack.base_url}/api/login", json={"user": user, "password": password}) as r:
+        assert r.status == 200, await r.text()
+        return str((await r.json())["token"])
