@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,18 +48,22 @@ class ScreenPops:
         self._listeners.get(seat, set()).discard(queue)
 
     def _send(self, seat: str, message: dict[str, Any]) -> None:
-        for target in (*self._listeners.get(seat, ()), *self._listeners.get(ALL_SEATS, ())):
-            try:
-                target.put_nowait(message)
-            except asyncio.QueueFull:
-                log.warning("a browser of seat %s is not reading; message dropped", seat)
+        """To the seat's own browsers and to every supervisor's."""
+        self._deliver((*self._listeners.get(seat, ()), *self._listeners.get(ALL_SEATS, ())),
+                      message)
 
     def _send_supervisors(self, message: dict[str, Any]) -> None:
-        for target in self._listeners.get(ALL_SEATS, ()):
+        self._deliver(self._listeners.get(ALL_SEATS, ()), message)
+
+    @staticmethod
+    def _deliver(targets: Iterable[asyncio.Queue[dict[str, Any]]],
+                 message: dict[str, Any]) -> None:
+        for target in targets:
             try:
                 target.put_nowait(message)
             except asyncio.QueueFull:
-                log.warning("a supervisor's browser is not reading; message dropped")
+                log.warning("a browser is not reading its %s messages; one dropped",
+                            message.get("type"))
 
     async def on_fact(self, fact: Fact) -> None:
         if isinstance(fact, SeatRang):
@@ -91,14 +96,14 @@ class ScreenPops:
 
     async def _build_pop(self, fact: SeatRang) -> dict[str, Any]:
         try:
-            call: dict[str, Any] | None = call_view(await self._calls.get(fact.call_id))
+            record = await self._calls.get(fact.call_id)  # read once: this path is timed
         except NotFound:
-            call = None
+            record = None
+        call: dict[str, Any] | None = call_view(record) if record else None
         caller = fact.caller or (call or {}).get("caller", "")
         waited = None
-        if call and call.get("started"):
-            queued = await self._calls.get(fact.call_id)
-            since = queued.queue_joined or queued.started
+        if record is not None:
+            since = record.queue_joined or record.started
             waited = round((utcnow() - since).total_seconds(), 1)
         earlier_calls, calls_total = await self._calls.search(caller=caller, limit=HISTORY + 1)
         tickets, tickets_total = await self._tickets.search(

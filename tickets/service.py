@@ -254,8 +254,8 @@ class TicketService:
                       "approval_level": level}
             if new.not_accepted_reason:
                 detail |= {"reason": new.not_accepted_reason, "referral": new.referral}
-            self._record(session, ticket, event, actor, now, detail, today)
-        return ticket_view(ticket, today)
+            view = self._record(session, ticket, event, actor, now, detail, today)
+        return view
 
     async def _next_number(self, session: AsyncSession, today: date) -> str:
         day = today.strftime("%Y%m%d")
@@ -304,8 +304,7 @@ class TicketService:
                 await self._check_units(session, step)
             self._apply(ticket, step, now)
             await self._assign_units(session, ticket)
-            self._record(session, ticket, step.event, actor, now, step.detail, today)
-        view = ticket_view(ticket, today)
+            view = self._record(session, ticket, step.event, actor, now, step.detail, today)
         return masking.for_unit(view) if actor.role == "unit" else view
 
     async def _check_units(self, session: AsyncSession, step: Step) -> None:
@@ -333,7 +332,10 @@ class TicketService:
             session.add(TicketUnit(ticket_id=ticket.id, unit=code, role="co"))
 
     def _record(self, session: AsyncSession, ticket: Ticket, event: str, actor: Actor,
-                now: datetime, detail: dict[str, Any], today: date) -> None:
+                now: datetime, detail: dict[str, Any], today: date) -> dict[str, Any]:
+        """Audit the step and queue it for downstream; returns the ticket's view, rendered
+        once for both the outbox payload and the caller's answer."""
+        view = ticket_view(ticket, today)
         session.add(TicketEvent(ticket_id=ticket.id, event=event, actor=actor.name,
                                 role=actor.role, at=now, status_after=ticket.status,
                                 detail=detail))
@@ -343,7 +345,8 @@ class TicketService:
             next_attempt_at=now,
             payload={"idempotency_key": key, "event": event, "ticket_id": ticket.id,
                      "at": now.isoformat(), "actor": actor.name, "role": actor.role,
-                     "detail": detail, "ticket": ticket_view(ticket, today)}))
+                     "detail": detail, "ticket": view}))
+        return view
 
     # -- reading ----------------------------------------------------------------------------
 

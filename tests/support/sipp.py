@@ -246,41 +246,32 @@ async def answer_one_call(port: int, timeout: float = 60.0) -> str:
         return trace.read_text(errors="replace") if trace.exists() else ""
 
 
-_REGISTER = """<?xml version="1.0" encoding="UTF-8" ?>
-<scenario name="a seat phone registers with digest auth">
-  <send retrans="500">
+def _register_request(cseq: int, auth: str) -> str:
+    return f"""  <send retrans="500">
     <![CDATA[
       REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:{seat}@[remote_ip]>;tag=[pid]reg[call_number]
-      To: <sip:{seat}@[remote_ip]>
+      From: <sip:{{seat}}@[remote_ip]>;tag=[pid]reg[call_number]
+      To: <sip:{{seat}}@[remote_ip]>
       Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:{seat}@127.0.0.1:{contact_port}>
+      CSeq: {cseq} REGISTER
+      Contact: <sip:{{seat}}@127.0.0.1:{{contact_port}}>{auth}
       Expires: 600
       Max-Forwards: 70
       Content-Length: 0
     ]]>
   </send>
-  <recv response="401" auth="true"/>
-  <send retrans="500">
-    <![CDATA[
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:{seat}@[remote_ip]>;tag=[pid]reg[call_number]
-      To: <sip:{seat}@[remote_ip]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-      Contact: <sip:{seat}@127.0.0.1:{contact_port}>
-      [authentication username={seat} password={password}]
-      Expires: 600
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
 """
+
+
+_REGISTER = (
+    '<?xml version="1.0" encoding="UTF-8" ?>\n'
+    '<scenario name="a seat phone registers with digest auth">\n'
+    + _register_request(1, "")
+    + '  <recv response="401" auth="true"/>\n'
+    + _register_request(2, "\n      [authentication username={seat} password={password}]")
+    + '  <recv response="200"/>\n</scenario>\n'
+)
 
 
 async def register(target_port: int, seat: str, password: str, contact_port: int) -> SippResult:
