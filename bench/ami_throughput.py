@@ -24,7 +24,7 @@ from pathlib import Path
 from ivr.ami_client import AmiClient
 from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
-from ivr.db import Database
+from store.db import Database
 from tests.support.sipp import free_tcp_port
 
 RESULTS = Path(__file__).with_name("results")

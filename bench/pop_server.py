@@ -12,7 +12,6 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
 from ivr.callbacks import Callbacks
-from ivr.db import Database
 from ivr.main import build_ticket_service
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
@@ -20,6 +19,7 @@ from ivr.settings import Settings
 from ivr.supervision import SupervisionService
 from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
+from store.db import Database
 from tickets.outbox import OutboxAdmin
 
 

@@ -9,7 +9,6 @@ from aiohttp import web
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.callbacks import Callbacks
-from ivr.db import Database
 from ivr.main import build_ticket_service
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
@@ -17,6 +16,7 @@ from ivr.settings import Settings
 from ivr.supervision import SupervisionService
 from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
+from store.db import Database
 from tickets.outbox import OutboxAdmin
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ivr.errors import AmiActionFailed, AmiError, AmiNotConnected, AmiTimeout
-from ivr.tasks import cancel_and_wait
+from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

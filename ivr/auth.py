@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from ivr.db import Database, utcnow
 from ivr.errors import HotlineError
 from ivr.models import AuthSession, User
+from store.db import Database, utcnow
 
 ROLES = ("operator", "supervisor", "admin", "unit")
 SESSION_LIFETIME = timedelta(hours=12)  # one shift

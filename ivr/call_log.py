@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ivr.db import Database, utcnow
 from ivr.errors import NotFound
 from ivr.models import Call
+from store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from ivr.ami_client import AmiClient, Message
 from ivr.call_log import CallLog
-from ivr.db import utcnow
 from ivr.facts import (
     CallEnded,
     CallQueued,
@@ -20,7 +19,8 @@ from ivr.facts import (
     SeatMissed,
     SeatRang,
 )
-from ivr.tasks import cancel_and_wait
+from store.db import utcnow
+from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.call_log import CallLog
-from ivr.db import Database, utcnow
 from ivr.errors import NotFound
 from ivr.models import CallbackTask
+from store.db import Database, utcnow
 
 KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}
 

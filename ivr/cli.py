@@ -16,9 +16,9 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ivr.db import Database
 from ivr.errors import HotlineError
 from ivr.settings import Settings
+from store.db import Database
 from tickets.errors import TicketError
 
 

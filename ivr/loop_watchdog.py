@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ivr.tasks import cancel_and_wait
+from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

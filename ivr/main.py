@@ -29,7 +29,6 @@ from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
 from ivr.callbacks import Callbacks
-from ivr.db import Database
 from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
@@ -39,8 +38,9 @@ from ivr.seats import SeatService
 from ivr.settings import Settings
 from ivr.supervision import SupervisionService
 from ivr.supervisor_view import SupervisorView
-from ivr.tasks import cancel_and_wait
 from ivr.web import WebServices, build_app
+from store.db import Database
+from store.tasks import cancel_and_wait
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin, OutboxWorker
 from tickets.rules import rules_for

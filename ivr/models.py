@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base, UtcDateTime, utcnow
+from store.db import Base, UtcDateTime, utcnow
 
 
 class Call(Base):

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ivr.call_log import CallLog, call_view
-from ivr.db import utcnow
 from ivr.errors import NotFound
 from ivr.facts import CallEnded, CallQueued, Fact, SeatAnswered, SeatMissed, SeatRang
+from store.db import utcnow
 from tickets.lifecycle import Actor
 from tickets.service import TicketFilters, TicketService
 

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from ivr.ami_client import AmiClient
-from ivr.db import Database, utcnow
 from ivr.errors import AmiActionFailed, AmiNotConnected, HotlineError, NotFound
 from ivr.models import Seat
+from store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

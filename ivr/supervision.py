@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from ivr.ami_client import AmiClient
 from ivr.call_log import CallLog
-from ivr.db import Database, utcnow
 from ivr.errors import AmiError, HotlineError
 from ivr.models import SupervisionAction
+from store.db import Database, utcnow
 
 # ChanSpy options: q quiet (no beep and name), E end when the spied channel hangs up,
 # S stop when no channel is left; w whisper (only the operator hears), B barge (all hear).

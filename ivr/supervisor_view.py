@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ivr.call_log import call_view
-from ivr.db import Database, utcnow
 from ivr.models import Call, Seat
 from ivr.seats import seat_view
+from store.db import Database, utcnow
 
 SERVICE_LEVEL_SECONDS = 15  # answered within 15 s counts towards the service level
 

@@ -17,13 +17,13 @@ from aiohttp import web
 from ivr.auth import Accounts, LoginFailed, Principal
 from ivr.call_log import CallLog, call_view
 from ivr.callbacks import Callbacks
-from ivr.db import Database
 from ivr.errors import AmiError, NotFound
 from ivr.openapi import OPENAPI
 from ivr.screen_pops import ScreenPops
 from ivr.seats import InvalidSeat, SeatService
 from ivr.supervision import CannotSupervise, SupervisionService
 from ivr.supervisor_view import SupervisorView
+from store.db import Database
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
 from tickets.service import TicketService

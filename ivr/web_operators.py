@@ -12,7 +12,6 @@ from ivr.auth import Principal
 from ivr.errors import NotFound
 from ivr.screen_pops import ALL_SEATS
 from ivr.supervision import MODES
-from ivr.tasks import cancel_and_wait
 from ivr.web import (
     PRINCIPAL,
     SERVICES,
@@ -23,6 +22,7 @@ from ivr.web import (
     paging,
     safe_dumps,
 )
+from store.tasks import cancel_and_wait
 from tickets.errors import NotPermitted
 
 

@@ -5,7 +5,7 @@ import uuid
 import asyncpg
 import pytest
 
-from ivr.db import Database
+from store.db import Database
 from tests.support.postgres import PostgresServer
 
 

@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 from ivr.call_log import CallLog
-from ivr.db import utcnow
 from ivr.seats import SeatService
 from ivr.supervisor_view import SupervisorView
+from store.db import utcnow
 
 
 async def test_queue_numbers_and_seats(db, tmp_path):

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
-from ivr.db import Database
+from store.db import Database
 from tickets.models import Ticket, Unit
 
 SATISFIED = frozenset({"satisfied", "basically_satisfied"})

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base, UtcDateTime, utcnow
+from store.db import Base, UtcDateTime, utcnow
 
 
 class Unit(Base):

@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select, update
 
-from ivr.db import Database, utcnow
-from ivr.tasks import cancel_and_wait
+from store.db import Database, utcnow
+from store.tasks import cancel_and_wait
 from tickets.models import OutboxMessage
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.db import Database, utcnow
+from store.db import Database, utcnow
 from tickets import masking
 from tickets.calendar import WorkCalendar
 from tickets.codes import (

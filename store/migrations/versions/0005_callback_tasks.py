@@ -7,7 +7,7 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import store.db
 
 revision = '0005'
 down_revision = '0004'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=32), nullable=False),
     sa.Column('recording', sa.String(length=512), nullable=True),
     sa.Column('draft', sa.JSON(), nullable=False),
-    sa.Column('requested_at', ivr.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('requested_at', store.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('done_by', sa.String(length=64), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id'),

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import store.db
 
 revision = '0001'
 down_revision = None
@@ -20,14 +20,14 @@ def upgrade() -> None:
     op.create_table('calls',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('caller', sa.String(length=64), nullable=False),
-    sa.Column('started', ivr.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('answered', ivr.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('ended', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('started', store.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('answered', store.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('ended', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('ivr_path', sa.JSON(), nullable=False),
     sa.Column('request_kind', sa.String(length=32), nullable=True),
     sa.Column('route', sa.String(length=32), nullable=True),
     sa.Column('queue', sa.String(length=64), nullable=True),
-    sa.Column('queue_joined', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('queue_joined', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('wait_seconds', sa.Float(), nullable=True),
     sa.Column('seat', sa.String(length=32), nullable=True),
     sa.Column('transfers', sa.JSON(), nullable=False),
@@ -50,15 +50,15 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=256), nullable=False),
     sa.Column('seat', sa.String(length=32), nullable=True),
     sa.Column('unit', sa.String(length=32), nullable=True),
-    sa.Column('created', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
     op.create_table('auth_sessions',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created', ivr.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('expires', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created', store.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash')
     )

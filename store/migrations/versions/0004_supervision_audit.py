@@ -7,7 +7,7 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import store.db
 
 revision = '0004'
 down_revision = '0003'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('mode', sa.String(length=16), nullable=False),
     sa.Column('call_id', sa.String(length=64), nullable=False),
     sa.Column('target_seat', sa.String(length=16), nullable=False),
-    sa.Column('at', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('result', sa.String(length=200), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )

@@ -7,7 +7,7 @@ Revises: 0002
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import store.db
 
 revision = '0003'
 down_revision = '0002'
@@ -24,8 +24,8 @@ def upgrade() -> None:
     sa.Column('in_queue', sa.Boolean(), nullable=False),
     sa.Column('paused', sa.Boolean(), nullable=False),
     sa.Column('pause_reason', sa.String(length=64), nullable=True),
-    sa.Column('state_changed', ivr.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('state_changed', store.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('number')
     )
     # ### end Alembic commands ###

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import ivr.models  # noqa: F401  (registers the tables on Base.metadata)
 import tickets.models  # noqa: F401
-from ivr.db import Base
+from store.db import Base
 
 target_metadata = Base.metadata
 

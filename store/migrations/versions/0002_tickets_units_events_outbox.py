@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-import ivr.db
+import store.db
 
 revision = '0002'
 down_revision = '0001'
@@ -23,11 +23,11 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.String(length=20), nullable=False),
     sa.Column('event', sa.String(length=64), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', ivr.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('dead_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', store.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', store.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('dead_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -72,28 +72,28 @@ def upgrade() -> None:
     sa.Column('media_exposure', sa.Boolean(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('supervised', sa.Boolean(), nullable=False),
-    sa.Column('created_at', ivr.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('dispatched_on', sa.Date(), nullable=True),
-    sa.Column('dispatched_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('dispatched_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('sign_deadline', sa.Date(), nullable=True),
     sa.Column('return_deadline', sa.Date(), nullable=True),
     sa.Column('deadline', sa.Date(), nullable=True),
-    sa.Column('signed_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('signed_late', sa.Boolean(), nullable=True),
-    sa.Column('first_contact_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('first_contact_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('first_contact_late', sa.Boolean(), nullable=True),
-    sa.Column('replied_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('replied_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('reply', sa.Text(), nullable=True),
     sa.Column('responder', sa.String(length=64), nullable=True),
     sa.Column('responder_phone', sa.String(length=32), nullable=True),
     sa.Column('reply_approved_by', sa.String(length=64), nullable=True),
     sa.Column('satisfaction', sa.String(length=32), nullable=True),
-    sa.Column('callback_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('callback_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('result_true', sa.Boolean(), nullable=True),
-    sa.Column('closed_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('close_mode', sa.String(length=16), nullable=True),
-    sa.Column('archived_at', ivr.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('archived_at', store.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('archive_category', sa.String(length=64), nullable=True),
     sa.Column('return_count', sa.Integer(), nullable=False),
     sa.Column('redo_count', sa.Integer(), nullable=False),
@@ -117,7 +117,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('phone', sa.String(length=32), nullable=False),
     sa.Column('duty_phone', sa.String(length=32), nullable=True),
-    sa.Column('created', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )
     op.create_table('ticket_events',
@@ -126,7 +126,7 @@ def upgrade() -> None:
     sa.Column('event', sa.String(length=64), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('at', ivr.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', store.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status_after', sa.String(length=32), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),

@@ -1,0 +1,2 @@
+"""Infrastructure the telephony side (ivr) and tickets share: the database layer and owned
+background tasks. Nothing here knows about calls or tickets."""
