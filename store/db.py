@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import Connection, DateTime, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,9 +20,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from store.sqlite import sqlite_pragmas, writer_engine
+from store.writer import Writer
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -60,8 +65,10 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writer = Writer(self.engine, writer_engine(url) if self.dialect == "sqlite"
+                             else None)
 
     @property
     def dialect(self) -> str:
@@ -69,6 +76,10 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` as one write transaction (see store/writer.py)."""
+        return await self.writer.run(work)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic, run in a worker thread)."""
@@ -84,17 +95,8 @@ class Database:
             return False
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.writer.close)
         await self.engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web API read while the call tracker writes; busy_timeout waits out a lock.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def upgrade_to_head(url: str) -> None:

@@ -47,7 +47,7 @@ class Ticket(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(200))
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
-    matter_key: Mapped[str] = mapped_column(String(300), index=True)
+    matter_key: Mapped[str] = mapped_column(String(300))
     times_by_citizen: Mapped[int] = mapped_column(Integer, default=1)
     citizens_on_matter: Mapped[int] = mapped_column(Integer, default=1)
     approval_level: Mapped[str | None] = mapped_column(String(32))
@@ -92,7 +92,9 @@ class Ticket(Base):
     redo_count: Mapped[int] = mapped_column(Integer, default=0)
     status_before_termination: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (Index("ix_tickets_phone_matter", "phone", "matter_key"),)
+    # Covering indexes for the repeat-caller and crowd counts at filing (migration 0006).
+    __table_args__ = (Index("ix_tickets_phone_matter", "phone", "matter_key", "created_at"),
+                      Index("ix_tickets_matter_window", "matter_key", "created_at", "phone"))
 
 
 class TicketUnit(Base):

@@ -3,22 +3,17 @@ writes its audit event and its outbox message, so downstream never misses a chan
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, distinct, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, func, or_, select
 
 from store.db import Database, utcnow
-from tickets import masking
+from tickets import masking, queries
 from tickets.calendar import WorkCalendar
 from tickets.codes import (
     CHANNELS,
@@ -30,12 +25,14 @@ from tickets.codes import (
 from tickets.errors import InvalidField, NotPermitted, TicketNotFound
 from tickets.escalation import SupervisionInput, approval_level, matter_key, supervision_flags
 from tickets.lifecycle import Actor, Context, Step, TicketFacts, decide
-from tickets.models import OutboxMessage, Ticket, TicketEvent, TicketSequence, TicketUnit, Unit
+from tickets.models import Ticket, TicketEvent, TicketUnit, Unit
 from tickets.rules import CityRules
 
 # Statuses in which the unit still owes work: a passed deadline makes them overdue.
 OWED = frozenset({"dispatched", "processing"})
 MAX_CONTENT = 5000
+T = TypeVar("T")
+FLAG_COLUMNS = ("flags", "supervised")
 
 
 @dataclass(frozen=True)
@@ -113,9 +110,9 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def ticket_view(t: Ticket, today: date) -> dict[str, Any]:
-    overdue = t.status in OWED and t.deadline is not None and today > t.deadline
-    view = {c: getattr(t, c) for c in (
+def ticket_view(t: Mapping[str, Any], today: date) -> dict[str, Any]:
+    overdue = t["status"] in OWED and t["deadline"] is not None and today > t["deadline"]
+    view = {c: t[c] for c in (
         "id", "channel", "kind", "name", "phone", "address", "confidential", "content",
         "category", "location", "urgency", "times_by_citizen", "citizens_on_matter",
         "approval_level", "disposal_mode", "status", "lead_unit", "co_units",
@@ -126,22 +123,23 @@ def ticket_view(t: Ticket, today: date) -> dict[str, Any]:
     for c in ("created_at", "updated_at", "dispatched_on", "dispatched_at", "sign_deadline",
               "return_deadline", "deadline", "signed_at", "first_contact_at", "replied_at",
               "callback_at", "closed_at", "archived_at"):
-        view[c] = _iso(getattr(t, c))
+        view[c] = _iso(t[c])
     view["overdue"] = overdue
-    view["flags"] = [*t.flags, "overdue"] if overdue else list(t.flags)
+    view["flags"] = [*t["flags"], "overdue"] if overdue else list(t["flags"])
     view["supervised"] = bool(view["flags"])
-    view["kind_label"] = KINDS.get(t.kind, t.kind)
-    view["status_label"] = STATUSES.get(t.status, t.status)
+    view["kind_label"] = KINDS.get(t["kind"], t["kind"])
+    view["status_label"] = STATUSES.get(t["status"], t["status"])
     return view
 
 
-def _facts(t: Ticket) -> TicketFacts:
+def _facts(t: Mapping[str, Any]) -> TicketFacts:
     return TicketFacts(
-        status=t.status, kind=t.kind, channel=t.channel, approval_level=t.approval_level,
-        lead_unit=t.lead_unit, co_units=tuple(t.co_units or ()),
-        dispatched_on=t.dispatched_on, deadline=t.deadline, signed_at=t.signed_at,
-        first_contact_at=t.first_contact_at, return_count=t.return_count,
-        redo_count=t.redo_count, status_before_termination=t.status_before_termination)
+        status=t["status"], kind=t["kind"], channel=t["channel"],
+        approval_level=t["approval_level"], lead_unit=t["lead_unit"],
+        co_units=tuple(t["co_units"] or ()), dispatched_on=t["dispatched_on"],
+        deadline=t["deadline"], signed_at=t["signed_at"],
+        first_contact_at=t["first_contact_at"], return_count=t["return_count"],
+        redo_count=t["redo_count"], status_before_termination=t["status_before_termination"])
 
 
 @dataclass(frozen=True)
@@ -165,9 +163,6 @@ class TicketService:
         self.calendar = calendar
         self._tz = ZoneInfo(timezone)
         self._clock = clock
-        # SQLite has one writer at a time and refuses a read-then-write transaction that
-        # lost a race; in this single-process service ticket writes simply take turns.
-        self._write_turn = asyncio.Lock() if db.dialect == "sqlite" else None
         self.on_event: Callable[[], None] | None = None  # wakes the outbox worker
 
     @property
@@ -177,33 +172,26 @@ class TicketService:
     def today(self) -> date:
         return self._clock().astimezone(self._tz).date()
 
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_turn is not None:
-                await stack.enter_async_context(self._write_turn)
-            session = await stack.enter_async_context(self._db.session())
-            yield session
-            await session.commit()
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """One transaction on the writer; the outbox worker wakes for what it committed."""
+        result = await self._db.write(work)
         if self.on_event:
             self.on_event()
+        return result
 
     # -- units ------------------------------------------------------------------------------
 
     async def add_unit(self, code: str, name: str, phone: str,
                        duty_phone: str | None = None) -> dict[str, Any]:
+        """Re-adding a unit updates its numbers: admins fix a changed phone this way."""
         if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 32:
             raise InvalidField("code", "code: up to 32 letters, digits, - or _")
         for field_name, number in (("phone", phone), ("duty_phone", duty_phone)):
             if number is not None and not number.replace("-", "").isdigit():
                 raise InvalidField(field_name, f"{field_name} must be a telephone number")
-        async with self._writing() as session:
-            existing = await session.get(Unit, code)
-            if existing is None:
-                session.add(Unit(code=code, name=name, phone=phone, duty_phone=duty_phone))
-            else:  # re-adding a unit updates its numbers: admins fix a changed phone this way
-                existing.name, existing.phone, existing.duty_phone = name, phone, duty_phone
-        return {"code": code, "name": name, "phone": phone, "duty_phone": duty_phone}
+        unit = {"code": code, "name": name, "phone": phone, "duty_phone": duty_phone}
+        await self._write(lambda conn: queries.put_unit(conn, unit))
+        return unit
 
     async def units(self) -> list[dict[str, Any]]:
         async with self._db.session() as session:
@@ -221,72 +209,54 @@ class TicketService:
         today = now.astimezone(self._tz).date()
         key = matter_key(new.kind, new.category, new.location or new.address)
         window_start = now - timedelta(days=self.rules.repeat_window_days)
-        async with self._writing() as session:
-            earlier = await session.scalar(
-                select(func.count()).select_from(Ticket).where(
-                    Ticket.phone == new.phone, Ticket.matter_key == key,
-                    Ticket.created_at >= window_start))
-            others = await session.scalar(
-                select(func.count(distinct(Ticket.phone))).where(
-                    Ticket.matter_key == key, Ticket.created_at >= window_start,
-                    Ticket.phone != new.phone))
-            times = int(earlier or 0) + 1
-            citizens = int(others or 0) + 1
+        fields_given = {k: v for k, v in asdict(new).items() if k != "call_id"}
+
+        def work(conn: Connection) -> dict[str, Any]:
+            earlier, others = queries.filings_in_window(conn, new.phone, key, window_start)
+            times, citizens = earlier + 1, others + 1
             level = approval_level(times, new.channel)
-            number = await self._next_number(session, today)
+            sequence = queries.next_sequence(conn, today.strftime("%Y%m%d"))
             status = "not_accepted" if new.not_accepted_reason else "accepted"
-            ticket = Ticket(
-                id=number, **{k: v for k, v in asdict(new).items() if k != "call_id"},
-                matter_key=key, times_by_citizen=times, citizens_on_matter=citizens,
-                approval_level=level,
-                disposal_mode="escalated_approval" if level else None,
-                status=status, co_units=[], operator=actor.name, seat=seat,
-                call_ids=call_ids or ([new.call_id] if new.call_id else []),
-                created_at=now, updated_at=now, return_count=0, redo_count=0)
-            ticket.flags = self._stored_flags(ticket)
-            ticket.supervised = bool(ticket.flags)
-            session.add(ticket)
-            await session.flush()
+            ticket = dict.fromkeys(queries.TICKET_COLUMNS) | fields_given | {
+                "id": f"{today:%Y%m%d}{sequence:05d}", "matter_key": key,
+                "times_by_citizen": times, "citizens_on_matter": citizens,
+                "approval_level": level,
+                "disposal_mode": "escalated_approval" if level else None,
+                "status": status, "co_units": [], "operator": actor.name, "seat": seat,
+                "call_ids": call_ids or ([new.call_id] if new.call_id else []),
+                "created_at": now, "updated_at": now, "return_count": 0, "redo_count": 0}
+            self._flag(ticket)
+            queries.insert_ticket(conn, ticket)
             if citizens == self.rules.crowd_threshold:
-                await self._raise_crowd(session, key, window_start, citizens)
+                self._raise_crowd(conn, key, window_start, citizens)
             event = "ticket.not_accepted" if status == "not_accepted" else "ticket.created"
             detail = {"times_by_citizen": times, "citizens_on_matter": citizens,
                       "approval_level": level}
             if new.not_accepted_reason:
                 detail |= {"reason": new.not_accepted_reason, "referral": new.referral}
-            view = self._record(session, ticket, event, actor, now, detail, today)
-        return view
+            return self._record(conn, ticket, event, actor, now, detail, today)
 
-    async def _next_number(self, session: AsyncSession, today: date) -> str:
-        day = today.strftime("%Y%m%d")
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        statement = (insert(TicketSequence).values(day=day, last=1)
-                     .on_conflict_do_update(index_elements=[TicketSequence.day],
-                                            set_={"last": TicketSequence.last + 1})
-                     .returning(TicketSequence.last))
-        sequence = (await session.execute(statement)).scalar_one()
-        return f"{day}{sequence:05d}"
+        return await self._write(work)
 
-    async def _raise_crowd(self, session: AsyncSession, key: str, since: datetime,
-                           citizens: int) -> None:
+    def _raise_crowd(self, conn: Connection, key: str, since: datetime,
+                     citizens: int) -> None:
         """The matter just reached the crowd threshold: the earlier tickets on it come under
         supervision too. Once only: later tickets are filed with the count already."""
-        rows = await session.scalars(select(Ticket).where(
-            Ticket.matter_key == key, Ticket.created_at >= since,
-            Ticket.citizens_on_matter < citizens))
-        for other in rows:
-            other.citizens_on_matter = citizens
-            other.flags = self._stored_flags(other)
-            other.supervised = bool(other.flags)
+        for other in queries.behind_crowd(conn, key, since, citizens):
+            other["citizens_on_matter"] = citizens
+            self._flag(other)
+            queries.save(conn, other, ("citizens_on_matter", *FLAG_COLUMNS))
 
-    def _stored_flags(self, t: Ticket) -> list[str]:
+    def _flag(self, t: dict[str, Any]) -> None:
+        """Set the stored supervision flags (FLAG_COLUMNS) from the ticket's facts."""
         # "overdue" depends on the day it is read, so it is added by ticket_view, not stored.
-        return supervision_flags(SupervisionInput(
-            channel=t.channel, times_by_citizen=t.times_by_citizen,
-            citizens_on_matter=t.citizens_on_matter, co_units=len(t.co_units or []),
-            redo_count=t.redo_count or 0, return_count=t.return_count or 0,
-            media_exposure=bool(t.media_exposure), deadline=None, open=False),
+        t["flags"] = supervision_flags(SupervisionInput(
+            channel=t["channel"], times_by_citizen=t["times_by_citizen"],
+            citizens_on_matter=t["citizens_on_matter"], co_units=len(t["co_units"] or []),
+            redo_count=t["redo_count"] or 0, return_count=t["return_count"] or 0,
+            media_exposure=bool(t["media_exposure"]), deadline=None, open=False),
             self.rules, self.today())
+        t["supervised"] = bool(t["flags"])
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -294,74 +264,67 @@ class TicketService:
                   actor: Actor) -> dict[str, Any]:
         now = self._clock()
         today = now.astimezone(self._tz).date()
-        async with self._writing() as session:
-            ticket = await session.get(Ticket, ticket_id, with_for_update=True)
-            if ticket is None or not await self._visible(session, ticket, actor):
+
+        def work(conn: Connection) -> dict[str, Any]:
+            ticket = queries.load(conn, ticket_id, for_update=True)
+            if ticket is None or (actor.role == "unit"
+                                  and not queries.assigned(conn, ticket_id, actor.unit)):
                 raise TicketNotFound(f"no ticket {ticket_id}")
             step = decide(action, _facts(ticket), params,
                           Context(actor, now, today, self.rules, self.calendar))
             if action == "dispatch":
-                await self._check_units(session, step)
-            self._apply(ticket, step, now)
-            await self._assign_units(session, ticket)
-            view = self._record(session, ticket, step.event, actor, now, step.detail, today)
+                self._check_units(conn, step)
+            ticket |= step.changes
+            ticket["status"], ticket["updated_at"] = step.status, now
+            self._flag(ticket)
+            queries.save(conn, ticket, sorted({*step.changes, "status", "updated_at",
+                                                *FLAG_COLUMNS}))
+            queries.assign_units(conn, ticket_id, ticket["lead_unit"], ticket["co_units"] or [])
+            return self._record(conn, ticket, step.event, actor, now, step.detail, today)
+
+        view = await self._write(work)
         return masking.for_unit(view) if actor.role == "unit" else view
 
-    async def _check_units(self, session: AsyncSession, step: Step) -> None:
+    def _check_units(self, conn: Connection, step: Step) -> None:
         codes = [step.changes["lead_unit"], *step.changes["co_units"]]
-        known = set(await session.scalars(select(Unit.code).where(Unit.code.in_(codes))))
+        known = queries.known_units(conn, codes)
         for code in codes:
             if code not in known:
                 field_name = "unit" if code == codes[0] else "co_units"
                 raise InvalidField(field_name, f"no unit {code!r}; add it with "
                                                "`hotline units add`")
 
-    def _apply(self, ticket: Ticket, step: Step, now: datetime) -> None:
-        for name, value in step.changes.items():
-            setattr(ticket, name, value)
-        ticket.status = step.status
-        ticket.updated_at = now
-        ticket.flags = self._stored_flags(ticket)
-        ticket.supervised = bool(ticket.flags)
-
-    async def _assign_units(self, session: AsyncSession, ticket: Ticket) -> None:
-        await session.execute(delete(TicketUnit).where(TicketUnit.ticket_id == ticket.id))
-        if ticket.lead_unit:
-            session.add(TicketUnit(ticket_id=ticket.id, unit=ticket.lead_unit, role="lead"))
-        for code in ticket.co_units or []:
-            session.add(TicketUnit(ticket_id=ticket.id, unit=code, role="co"))
-
-    def _record(self, session: AsyncSession, ticket: Ticket, event: str, actor: Actor,
+    def _record(self, conn: Connection, ticket: dict[str, Any], event: str, actor: Actor,
                 now: datetime, detail: dict[str, Any], today: date) -> dict[str, Any]:
         """Audit the step and queue it for downstream; returns the ticket's view, rendered
         once for both the outbox payload and the caller's answer."""
         view = ticket_view(ticket, today)
-        session.add(TicketEvent(ticket_id=ticket.id, event=event, actor=actor.name,
-                                role=actor.role, at=now, status_after=ticket.status,
-                                detail=detail))
+        queries.audit(conn, {"ticket_id": ticket["id"], "event": event, "actor": actor.name,
+                            "role": actor.role, "at": now, "status_after": ticket["status"],
+                            "detail": detail})
         key = str(uuid.uuid4())
-        session.add(OutboxMessage(
-            idempotency_key=key, ticket_id=ticket.id, event=event, created_at=now,
-            next_attempt_at=now,
-            payload={"idempotency_key": key, "event": event, "ticket_id": ticket.id,
-                     "at": now.isoformat(), "actor": actor.name, "role": actor.role,
-                     "detail": detail, "ticket": view}))
+        queries.enqueue(conn, {
+            "idempotency_key": key, "ticket_id": ticket["id"], "event": event,
+            "created_at": now, "next_attempt_at": now, "attempts": 0,
+            "payload": {"idempotency_key": key, "event": event, "ticket_id": ticket["id"],
+                        "at": now.isoformat(), "actor": actor.name, "role": actor.role,
+                        "detail": detail, "ticket": view}})
         return view
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def _visible(self, session: AsyncSession, ticket: Ticket, actor: Actor) -> bool:
-        if actor.role != "unit":
-            return True
-        assigned = await session.scalar(select(TicketUnit.unit).where(
-            TicketUnit.ticket_id == ticket.id, TicketUnit.unit == actor.unit))
-        return assigned is not None
-
     async def get(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
-        async with self._db.session() as session:
-            ticket = await session.get(Ticket, ticket_id)
-            if ticket is None or not await self._visible(session, ticket, actor):
-                raise TicketNotFound(f"no ticket {ticket_id}")
+        def read(conn: Connection) -> dict[str, Any] | None:
+            ticket = queries.load(conn, ticket_id)
+            if ticket is None or (actor.role == "unit"
+                                  and not queries.assigned(conn, ticket_id, actor.unit)):
+                return None
+            return ticket
+
+        async with self._db.engine.connect() as conn:
+            ticket = await conn.run_sync(read)
+        if ticket is None:
+            raise TicketNotFound(f"no ticket {ticket_id}")
         view = ticket_view(ticket, self.today())
         return masking.for_unit(view) if actor.role == "unit" else view
 
@@ -376,7 +339,7 @@ class TicketService:
 
     async def search(self, actor: Actor, filters: TicketFilters, *, limit: int = 50,
                      offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        query = select(Ticket)
+        query = select(queries.TICKETS)
         today = self.today()
         unit = actor.unit if actor.role == "unit" else filters.unit
         if actor.role == "unit" and filters.unit and filters.unit != actor.unit:
@@ -408,10 +371,10 @@ class TicketService:
             query = query.where(Ticket.created_at < filters.until)
         async with self._db.session() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
-            rows = await session.scalars(
+            rows = await session.execute(
                 query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
                 .limit(limit).offset(offset))
-            views = [ticket_view(t, today) for t in rows]
+            views = [ticket_view(t, today) for t in rows.mappings()]
         if actor.role == "unit":
             views = [masking.for_unit(v) for v in views]
         return views, int(total or 0)

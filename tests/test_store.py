@@ -1,0 +1,86 @@
+"""The shared database layer: the writer's transactions and the migrations' schema, on SQLite
+and PostgreSQL."""
+
+import asyncio
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, text
+
+import ivr.models  # noqa: F401  (registers the telephony tables)
+import tickets.models  # noqa: F401
+from store.db import Base
+
+
+class Refused(Exception):
+    pass
+
+
+SCRATCH = MetaData()  # a table of the test's own, outside the hotline's schema
+NOTES = Table("notes", SCRATCH, Column("id", Integer, primary_key=True),
+              Column("body", String(50), nullable=False, unique=True))
+
+
+async def _make_table(store_db) -> None:
+    await store_db.write(SCRATCH.create_all)
+
+
+def _add(body: str, *, then_fail: bool = False):
+    def work(conn: Connection) -> int:
+        conn.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+        if then_fail:
+            raise Refused(body)
+        return conn.execute(text("SELECT count(*) FROM notes")).scalar_one()
+    return work
+
+
+async def _bodies(store_db) -> list[str]:
+    async with store_db.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT body FROM notes ORDER BY body"))
+        return [r[0] for r in rows]
+
+
+async def test_concurrent_writes_all_land_and_a_failing_one_leaves_nothing(store_db):
+    """Many writes at once (SQLite: they share commits): every good one is written and
+    answered; the failing ones raise to their own caller and leave no row behind."""
+    await _make_table(store_db)
+    jobs = [store_db.write(_add(f"n{i:03d}", then_fail=i % 10 == 3)) for i in range(100)]
+    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(failed) == 10 and all(isinstance(o, Refused) for o in failed)
+    assert sorted(str(o) for o in failed) == [f"n{i:03d}" for i in range(3, 100, 10)]
+    assert await _bodies(store_db) == [f"n{i:03d}" for i in range(100) if i % 10 != 3]
+
+
+async def test_a_constraint_violation_fails_only_its_own_write(store_db):
+    await _make_table(store_db)
+    await store_db.write(_add("taken"))
+    outcomes = await asyncio.gather(store_db.write(_add("taken")), store_db.write(_add("free")),
+                                    return_exceptions=True)
+    assert isinstance(outcomes[0], Exception) and outcomes[1] == 2
+    assert await _bodies(store_db) == ["free", "taken"]
+
+
+async def test_close_finishes_queued_writes(tmp_path):
+    from store.db import Database
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'close.db'}")
+    await db.migrate()
+    await _make_table(db)
+    pending = [asyncio.ensure_future(db.write(_add(f"q{i}"))) for i in range(20)]
+    await asyncio.sleep(0)  # queued, not necessarily written
+    await db.close()
+    await asyncio.gather(*pending)
+    reopened = Database(db.url)
+    assert len(await _bodies(reopened)) == 20
+    await reopened.close()
+
+
+async def test_migrations_build_exactly_the_models_schema(store_db):
+    """The migrated database matches the models: a model change without its migration (or
+    the reverse) fails here, not on an operator's machine."""
+    def differences(conn: Connection) -> list:
+        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+    async with store_db.engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
