@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
+_DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
 MAX_BATCH = 64  # transactions per commit, at most; bounds the wait behind a busy batch
 
 
@@ -45,6 +46,21 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+def insert_at_commit(conn: Connection, statement: Insert, row: dict[str, Any]) -> None:
+    """Queue a row for an INSERT that nothing in the transaction reads back (an audit
+    trail, an outbox): the rows of a whole group commit go in one executemany per
+    statement, in the order they were queued, just before the commit."""
+    conn.info.setdefault(_DEFERRED, []).append((statement, row))
+
+
+def _insert_deferred(conn: Connection) -> None:
+    by_statement: dict[Insert, list[dict[str, Any]]] = {}
+    for statement, row in conn.info.pop(_DEFERRED, []):
+        by_statement.setdefault(statement, []).append(row)
+    for statement, rows in by_statement.items():
+        conn.execute(statement, rows)
+
+
 class Writer:
     def __init__(self, engine: AsyncEngine, thread_engine: Engine | None) -> None:
         """thread_engine: run transactions on one thread with this engine (SQLite);
@@ -57,8 +73,14 @@ class Writer:
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         if self._engine is None:
-            async with self._async_engine.begin() as conn:
-                return await conn.run_sync(work)
+            async with self._async_engine.connect() as conn:
+                try:
+                    async with conn.begin():
+                        result = await conn.run_sync(work)
+                        await conn.run_sync(_insert_deferred)
+                        return result
+                finally:
+                    conn.sync_connection.info.pop(_DEFERRED, None)  # type: ignore[union-attr]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._ensure_thread()
@@ -108,8 +130,11 @@ class Writer:
                 else:
                     for job in batch:
                         outcomes.append(_in_savepoint(conn, job))
+                _insert_deferred(conn)
         except Exception as exc:  # nothing of the batch was written
             outcomes = [(job, None, exc) for job in batch]
+        finally:
+            conn.info.pop(_DEFERRED, None)
         for job, result, error in outcomes:
             job.settle(result, error)
 
@@ -125,11 +150,19 @@ class Writer:
 
 def _in_savepoint(conn: Connection, job: _Job[Any]) -> tuple[_Job[Any], Any,
                                                              BaseException | None]:
-    savepoint = conn.begin_nested()
+    # Straight on the sqlite3 connection: SQLAlchemy's nested-transaction bookkeeping cost
+    # more than the savepoint itself, and SQLAlchemy needs to know nothing of it.
+    sqlite = conn.connection.dbapi_connection
+    assert sqlite is not None
+    deferred = conn.info.setdefault(_DEFERRED, [])
+    written_before = len(deferred)
+    sqlite.execute("SAVEPOINT job")
     try:
         result = job.work(conn)
     except Exception as exc:
-        savepoint.rollback()
+        del deferred[written_before:]
+        sqlite.execute("ROLLBACK TO job")
+        sqlite.execute("RELEASE job")
         return job, None, exc
-    savepoint.commit()
+    sqlite.execute("RELEASE job")
     return job, result, None

@@ -10,6 +10,7 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, tex
 import ivr.models  # noqa: F401  (registers the telephony tables)
 import tickets.models  # noqa: F401
 from store.db import Base
+from store.writer import insert_at_commit
 
 
 class Refused(Exception):
@@ -19,6 +20,8 @@ class Refused(Exception):
 SCRATCH = MetaData()  # a table of the test's own, outside the hotline's schema
 NOTES = Table("notes", SCRATCH, Column("id", Integer, primary_key=True),
               Column("body", String(50), nullable=False, unique=True))
+TRAIL = Table("trail", SCRATCH, Column("id", Integer, primary_key=True),
+              Column("body", String(60), nullable=False))
 
 
 async def _make_table(store_db) -> None:
@@ -59,6 +62,32 @@ async def test_a_constraint_violation_fails_only_its_own_write(store_db):
                                     return_exceptions=True)
     assert isinstance(outcomes[0], Exception) and outcomes[1] == 2
     assert await _bodies(store_db) == ["free", "taken"]
+
+
+def _note_with_trail(body: str, *, then_fail: bool = False):
+    """A note plus a trail row queued for the commit, like a ticket step and its audit."""
+    def work(conn: Connection) -> None:
+        conn.execute(NOTES.insert(), {"body": body})
+        insert_at_commit(conn, TRAIL.insert(), {"body": f"trail of {body}"})
+        if then_fail:
+            raise Refused(body)
+    return work
+
+
+async def test_rows_queued_for_the_commit_land_in_order_and_only_for_good_writes(store_db):
+    await _make_table(store_db)
+    jobs = [store_db.write(_note_with_trail(f"n{i:03d}", then_fail=i % 7 == 0))
+            for i in range(60)]
+    await asyncio.gather(*jobs, return_exceptions=True)
+    async with store_db.engine.connect() as conn:
+        trail = [r[0] for r in await conn.execute(
+            text("SELECT body FROM trail ORDER BY id"))]
+    expected = [f"trail of n{i:03d}" for i in range(60) if i % 7 != 0]
+    # One writer on SQLite keeps the callers' order; PostgreSQL commits concurrent
+    # transactions in whatever order they finish (a ticket's own steps are serialised by
+    # its row lock, so they stay in order there too).
+    assert (trail if store_db.dialect == "sqlite" else sorted(trail)) == expected
+    assert await _bodies(store_db) == [f"n{i:03d}" for i in range(60) if i % 7 != 0]
 
 
 async def test_close_finishes_queued_writes(tmp_path):
