@@ -38,7 +38,8 @@ async def main(db_url: str, web_port: int, ami_port: int, seats: int) -> None:
     tracker.subscribers.append(pops.on_fact)
     ami.on_event = tracker.on_event
     services = WebServices(accounts, calls, _health, tickets, OutboxAdmin(db), db,
-                           SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "q"),
+                           SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "q",
+                                       "q-night"),
                            pops, SupervisionService(db, calls), Callbacks(db, calls),
                            SupervisorView(db, "hotline", "Asia/Shanghai"))
     runner = web.AppRunner(build_app(services), access_log=None)

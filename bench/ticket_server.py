@@ -32,7 +32,8 @@ async def main(db_url: str, port: int) -> None:
     async def health() -> dict[str, str]:
         return {"db": "up"}
 
-    seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline")
+    seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline",
+                        "hotline-night")
     runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
                                                  OutboxAdmin(db), db, seats,
                                                  ScreenPops(CallLog(db), tickets),

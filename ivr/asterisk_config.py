@@ -91,8 +91,11 @@ def render_template(text: str, values: dict[str, str], name: str = "template") -
 
 
 def template_values(
-    settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False
+    settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False,
+    staffed: bool = True,
 ) -> dict[str, str]:
+    """staffed: the HOTLINE_STAFFED global Asterisk starts with (ivr/staffing.py keeps it
+    current afterwards)."""
     return {
         "etc_dir": str(layout.etc_dir),
         "modules_dir": str(layout.modules_dir),
@@ -116,6 +119,8 @@ def template_values(
         "sounds_dir": str(settings.sounds_dir),
         "recordings_dir": str(settings.recordings_dir),
         "queue_name": settings.queue_name,
+        "night_queue_name": settings.night_queue_name,
+        "staffed": "yes" if staffed else "no",
         "ivr_max_seconds": str(int(settings.ivr_max_seconds)),
         "bench_include": "#include bench_menu.conf" if bench_dialplan else "",
     }

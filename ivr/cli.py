@@ -161,8 +161,8 @@ def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
 
     async def add(db: Database) -> str:
         seats = SeatService(db, settings.asterisk_dir / "etc", settings.local_host,
-                            settings.queue_name)
-        seat = await seats.add(args.number, args.password, args.name)
+                            settings.queue_name, settings.night_queue_name)
+        seat = await seats.add(args.number, args.password, args.name, args.night)
         control = settings.asterisk_dir / "run" / "asterisk.ctl"
         if not control.exists():
             return f"seat {seat['seat']} saved; it is loaded when the hotline starts"
@@ -234,6 +234,8 @@ def parser() -> argparse.ArgumentParser:
     seat.add_argument("number")
     seat.add_argument("--password", required=True)
     seat.add_argument("--name")
+    seat.add_argument("--night", action=argparse.BooleanOptionalAction, default=None,
+                      help="a night seat (answers outside staffed hours); --no-night: day")
     seat.set_defaults(func=cmd_seats_add)
 
     prompts = sub.add_parser("prompts", help="voice prompts").add_subparsers(

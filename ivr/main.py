@@ -33,9 +33,11 @@ from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
+from ivr.schedule import preset_for
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
+from ivr.staffing import Staffing
 from ivr.supervision import SupervisionService
 from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
@@ -64,7 +66,9 @@ class Hotline:
         self.supervision = SupervisionService(self.db, self.call_log)
         self.callbacks = Callbacks(self.db, self.call_log)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
-                                 settings.queue_name)
+                                 settings.queue_name, settings.night_queue_name)
+        self.staffing = Staffing(settings.schedule_path, preset_for(settings.city),
+                                 self.tickets.calendar, settings.timezone)
         self.agi: FastAgiServer | None = None
         self.watchdog: LoopWatchdog | None = None
         self.asterisk: AsteriskProcess | None = None
@@ -83,8 +87,10 @@ class Hotline:
         layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
                                 install.sbin_dir)
         secret = ami_secret(s)
-        write_config(layout, render_all(template_values(s, layout, secret,
-                                                        bench_dialplan=self._bench_dialplan)))
+        await self.staffing.load()
+        write_config(layout, render_all(template_values(
+            s, layout, secret, bench_dialplan=self._bench_dialplan,
+            staffed=self.staffing.staffed())))
         await self.seats.write_config()
         prepare_data_dir(layout, s.sounds_dir)
 
@@ -113,7 +119,7 @@ class Hotline:
         self._web = web.AppRunner(build_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
             self.db, self.seats, self.pops, self.supervision, self.callbacks,
-            SupervisorView(self.db, s.queue_name, s.timezone))),
+            SupervisorView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing)),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -129,16 +135,19 @@ class Hotline:
         self.ami.on_connected = self._resync
         self.seats.ami = self.ami
         self.supervision.ami = self.ami
+        self.staffing.ami = self.ami
         self.seats.apply_config = self._reload_pjsip
         await self.tracker.start()
         await self.ami.start()
         await self.ami.wait_connected(15)
+        await self.staffing.start()
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
                  s.web_port)
 
     async def stop(self) -> None:
         self._stopping = True
         await cancel_and_wait(self._supervisor)
+        await self.staffing.stop()
         if self.watchdog:
             await self.watchdog.stop()
         if self.agi:  # callers still in the menu are handed to the queue first
@@ -160,10 +169,12 @@ class Hotline:
         await self.db.close()
 
     async def _resync(self) -> None:
-        """After every AMI (re)connect: re-read live calls, put seats back in the queue."""
+        """After every AMI (re)connect: re-read live calls, put seats back in their queues,
+        tell Asterisk whether it is staffed now."""
         assert self.tracker is not None
         await self.tracker.resync()
         await self.seats.resync()
+        await self.staffing.apply()
 
     async def _reload_pjsip(self) -> None:
         if self.asterisk is not None and self.asterisk.is_running():

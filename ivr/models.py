@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.db import Base, UtcDateTime, utcnow
@@ -76,6 +76,9 @@ class Seat(Base):
     pause_reason: Mapped[str | None] = mapped_column(String(64))
     state_changed: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # A night seat (夜间值班) signs into the night queue: it answers outside staffed hours,
+    # and in them whenever no day seat is on duty.
+    night: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SupervisionAction(Base):

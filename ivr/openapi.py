@@ -185,6 +185,7 @@ OPENAPI["paths"].update(_ticket_paths())
 _SEAT = {"type": "object", "properties": {
     "seat": {"type": "string"}, "name": {"type": ["string", "null"]},
     "state": {"enum": ["ready", "paused", "off"]}, "pause_reason": {"type": ["string", "null"]},
+    "night": {"type": "boolean", "description": "a night seat: answers the night queue"},
     "since": {"type": ["string", "null"], "format": "date-time"}}}
 _SEAT_PARAM = {"name": "seat", "in": "path", "required": True, "schema": {"type": "string"}}
 OPENAPI["paths"].update({
@@ -259,3 +260,26 @@ OPENAPI["paths"]["/api/seats/{seat}/logout"] = {"post": {
     "summary": "Sign out (签出): the seat leaves the queue until it is made ready again",
     "parameters": [_SEAT_PARAM],
     "responses": {"200": _json(_SEAT), "403": _json(_ERROR), "404": _json(_ERROR)}}}
+
+_SCHEDULE = {"type": "object", "properties": {
+    "always_staffed": {"type": "boolean", "description": "7×24 with the day seats"},
+    "workday_hours": {"type": "array", "items": {"type": "string", "example": "08:30-12:00"},
+                      "description": "staffed spans on China's working days (调休 included)"},
+    "restday_hours": {"type": "array", "items": {"type": "string"},
+                      "description": "staffed spans on weekends and public holidays"},
+    "closed_dates": {"type": "array", "items": {"type": "string", "format": "date"},
+                     "description": "local days off, treated as rest days"},
+    "override": {"enum": ["", "staffed", "night"],
+                 "description": "a supervisor's decision until cleared"}}}
+_STAFFING = {"type": "object", "properties": {
+    "staffed": {"type": "boolean", "description": "the day seats answer now"},
+    "mode_label": {"type": "string"}, "schedule": _SCHEDULE, "file": {"type": "string"}}}
+OPENAPI["paths"]["/api/schedule"] = {
+    "get": {"summary": "Staffed hours and whether the line is staffed now (else night mode: "
+                       "night seats, or a message when none is signed in)",
+            "responses": {"200": _json(_STAFFING), "403": _json(_ERROR)}},
+    "put": {"summary": "Supervisor or admin: replace the staffed hours; applied to the PBX at "
+                       "once and written to the schedule file",
+            "requestBody": {"content": {"application/json": {"schema": _SCHEDULE}}},
+            "responses": {"200": _json(_STAFFING), "403": _json(_ERROR),
+                          "422": _json(_ERROR, "names the bad field")}}}

@@ -79,17 +79,19 @@ qualify_frequency = 30
 
 def seat_view(seat: Seat) -> dict[str, Any]:
     state = "paused" if seat.in_queue and seat.paused else "ready" if seat.in_queue else "off"
-    return {"seat": seat.number, "name": seat.name, "state": state,
+    return {"seat": seat.number, "name": seat.name, "state": state, "night": bool(seat.night),
             "pause_reason": seat.pause_reason if state == "paused" else None,
             "since": seat.state_changed.isoformat() if seat.state_changed else None}
 
 
 class SeatService:
-    def __init__(self, db: Database, etc_dir: Path, media_address: str, queue: str) -> None:
+    def __init__(self, db: Database, etc_dir: Path, media_address: str, queue: str,
+                 night_queue: str) -> None:
         self._db = db
         self._etc_dir = etc_dir
         self._media_address = media_address
         self._queue = queue
+        self._night_queue = night_queue
         self.ami: AmiClient | None = None
         self.apply_config: ConfigApplier | None = None  # e.g. `pjsip reload` on the running PBX
 
@@ -102,7 +104,10 @@ class SeatService:
         tmp.write_text(render_seats(seats, self._media_address), encoding="utf-8")
         tmp.replace(target)
 
-    async def add(self, number: str, password: str, name: str | None = None) -> dict[str, Any]:
+    async def add(self, number: str, password: str, name: str | None = None,
+                  night: bool | None = None) -> dict[str, Any]:
+        """Add a seat, or change its password, name or shift. A seat already signed in
+        moves to its new shift's queue the next time it goes ready or pauses."""
         if not SEAT_NUMBER.match(number):
             raise InvalidSeat("number", "a seat number is 3 to 8 digits")
         if len(password) < 8:
@@ -115,6 +120,8 @@ class SeatService:
                 seat = Seat(number=number, in_queue=False, paused=False)
                 session.add(seat)
             seat.name = name or seat.name
+            if night is not None:
+                seat.night = night
             seat.password_digest = password_digest(number, password)
             await session.commit()
         await self.write_config()
@@ -137,11 +144,27 @@ class SeatService:
     def _interface(self, number: str) -> str:
         return f"PJSIP/{number}"
 
+    def _queues(self, seat: Seat) -> tuple[str, str]:
+        """(the queue this seat's shift answers, the other one)."""
+        if seat.night:
+            return self._night_queue, self._queue
+        return self._queue, self._night_queue
+
+    async def _leave(self, queue: str, number: str) -> None:
+        assert self.ami is not None
+        try:
+            await self.ami.action("QueueRemove", Queue=queue, Interface=self._interface(number))
+        except AmiActionFailed as exc:
+            if "Not there" not in str(exc):
+                raise
+
     async def _join_queue(self, seat: Seat, paused: bool, reason: str | None) -> None:
         if self.ami is None:
             raise AmiNotConnected("the seat service has no AMI connection")
+        queue, other = self._queues(seat)
+        await self._leave(other, seat.number)  # its shift changed while signed in
         try:
-            await self.ami.action("QueueAdd", Queue=self._queue,
+            await self.ami.action("QueueAdd", Queue=queue,
                                   Interface=self._interface(seat.number),
                                   MemberName=f"Seat {seat.number}",
                                   StateInterface=self._interface(seat.number),
@@ -149,7 +172,7 @@ class SeatService:
         except AmiActionFailed as exc:
             if "Already there" not in str(exc):
                 raise
-        fields = {"Queue": self._queue, "Interface": self._interface(seat.number),
+        fields = {"Queue": queue, "Interface": self._interface(seat.number),
                   "Paused": "true" if paused else "false"}
         if paused and reason:
             fields["Reason"] = reason
@@ -175,12 +198,8 @@ class SeatService:
         seat = await self._seat(number)
         if self.ami is None:
             raise AmiNotConnected("the seat service has no AMI connection")
-        try:
-            await self.ami.action("QueueRemove", Queue=self._queue,
-                                  Interface=self._interface(seat.number))
-        except AmiActionFailed as exc:
-            if "Not there" not in str(exc):
-                raise
+        for queue in self._queues(seat):
+            await self._leave(queue, seat.number)
         async with self._db.session() as session:
             stored = await session.get(Seat, number)
             assert stored is not None
@@ -201,4 +220,4 @@ class SeatService:
             except HotlineError:
                 log.exception("could not restore seat %s to the queue", seat.number)
         if seats:
-            log.info("restored %d seats to queue %s", len(seats), self._queue)
+            log.info("restored %d seats to their queues", len(seats))

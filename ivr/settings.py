@@ -73,6 +73,9 @@ class Settings:
     # RTP ports for Asterisk: each call leg takes two (RTP and RTCP).
     rtp_ports: tuple[int, int] = (10000, 11999)
     queue_name: str = "hotline"
+    # Outside staffed hours the night seats' queue takes the calls (ivr/schedule.py).
+    night_queue_name: str = "hotline-night"
+    schedule_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -98,6 +101,8 @@ class Settings:
             timezone=env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
             calendar_file=Path(env["HOTLINE_CALENDAR_FILE"]) if env.get(
                 "HOTLINE_CALENDAR_FILE") else None,
+            schedule_file=Path(env["HOTLINE_SCHEDULE_FILE"]) if env.get(
+                "HOTLINE_SCHEDULE_FILE") else None,
         )
 
     @property
@@ -108,6 +113,11 @@ class Settings:
     @property
     def trunk_host(self) -> str:
         return self.trunk.rsplit(":", 1)[0]
+
+    @property
+    def schedule_path(self) -> Path:
+        """Staffed hours (TOML); without the file, the city's preset (7×24 for most)."""
+        return self.schedule_file or self.home / "schedule.toml"
 
     @property
     def asterisk_dir(self) -> Path:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ivr.call_log import call_view
 from ivr.models import Call, Seat
 from ivr.seats import seat_view
+from ivr.staffing import Staffing
 from store.db import Database, utcnow
 
 SERVICE_LEVEL_SECONDS = 15  # answered within 15 s counts towards the service level
@@ -23,10 +24,12 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 class SupervisorView:
-    def __init__(self, db: Database, queue: str, timezone: str) -> None:
+    def __init__(self, db: Database, queue: str, timezone: str,
+                 staffing: Staffing | None = None) -> None:
         self._db = db
         self._queue = queue
         self._tz = ZoneInfo(timezone)
+        self._staffing = staffing
 
     async def snapshot(self) -> dict[str, Any]:
         now = utcnow()
@@ -68,4 +71,5 @@ class SupervisorView:
             },
             "seats": seat_rows,
             "calls": [call_view(c) for c in active],
+            "staffing": self._staffing.view() if self._staffing else None,
         }

@@ -19,8 +19,10 @@ from ivr.call_log import CallLog, call_view
 from ivr.callbacks import Callbacks
 from ivr.errors import AmiError, NotFound
 from ivr.openapi import OPENAPI
+from ivr.schedule import InvalidSchedule
 from ivr.screen_pops import ScreenPops
 from ivr.seats import InvalidSeat, SeatService
+from ivr.staffing import Staffing
 from ivr.supervision import CannotSupervise, SupervisionService
 from ivr.supervisor_view import SupervisorView
 from store.db import Database
@@ -59,6 +61,7 @@ class WebServices:
     supervision: SupervisionService
     callbacks: Callbacks
     supervisor_view: SupervisorView
+    staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -105,7 +108,7 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return await handler(request)
     except RequestInvalid as exc:
         return _error(exc.status, str(exc), exc.field)
-    except (InvalidField, InvalidSeat) as exc:
+    except (InvalidField, InvalidSeat, InvalidSchedule) as exc:
         return _error(422, str(exc), exc.field)
     except (StepRefused, CannotSupervise) as exc:
         return _error(409, str(exc))
@@ -120,6 +123,13 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error(500, "internal error")
+
+
+def require_role(request: web.Request, *roles: str) -> Principal:
+    principal: Principal = request[PRINCIPAL]
+    if principal.role not in roles:
+        raise NotPermitted(f"a {principal.role} may not do this")
+    return principal
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -248,6 +258,7 @@ async def openapi(_request: web.Request) -> web.Response:
 
 def build_app(services: WebServices) -> web.Application:
     # each slice registers its own routes
+    from ivr.web_admin import add_admin_routes
     from ivr.web_operators import add_operator_routes
     from ivr.web_tickets import add_ticket_routes
 
@@ -263,6 +274,7 @@ def build_app(services: WebServices) -> web.Application:
     app.router.add_get("/api/calls/{call_id}/recording", get_recording)
     app.router.add_get("/openapi.json", openapi)
     add_operator_routes(app)
+    add_admin_routes(app)
     app.router.add_static("/static/", Path(__file__).with_name("static"))
     add_ticket_routes(app)
     return app

@@ -24,9 +24,10 @@ from ivr.web import (
     json_object,
     json_response,
     paging,
+    require_role,
     string_field,
 )
-from tickets.errors import InvalidField, NotPermitted
+from tickets.errors import InvalidField
 from tickets.lifecycle import ACTIONS, Actor
 from tickets.measures import measure, report, report_csv, report_html
 from tickets.service import TicketFilters, parse_new_ticket
@@ -44,13 +45,6 @@ def _actor(request: web.Request) -> Actor:
     return Actor(p.name, p.role, p.unit)
 
 
-def _require(request: web.Request, *roles: str) -> Principal:
-    principal: Principal = request[PRINCIPAL]
-    if principal.role not in roles:
-        raise NotPermitted(f"a {principal.role} may not do this")
-    return principal
-
-
 def _filters(request: web.Request) -> TicketFilters:
     q = request.query
     return TicketFilters(
@@ -61,7 +55,7 @@ def _filters(request: web.Request) -> TicketFilters:
 
 
 async def create_ticket(request: web.Request) -> web.Response:
-    principal = _require(request, "operator", "supervisor", "admin")
+    principal = require_role(request, "operator", "supervisor", "admin")
     services = request.app[SERVICES]
     new = parse_new_ticket(await json_object(request))
     call = None
@@ -132,7 +126,7 @@ async def list_units(request: web.Request) -> web.Response:
 
 
 async def add_unit(request: web.Request) -> web.Response:
-    _require(request, "admin")
+    require_role(request, "admin")
     body = await json_object(request)
     duty = body.get("duty_phone")
     if duty is not None and not isinstance(duty, str):
@@ -144,7 +138,7 @@ async def add_unit(request: web.Request) -> web.Response:
 
 
 async def list_outbox(request: web.Request) -> web.Response:
-    _require(request, "admin", "supervisor")
+    require_role(request, "admin", "supervisor")
     state = request.query.get("state", "dead")
     if state not in ("dead", "pending", "delivered", "all"):
         raise RequestInvalid("state", "state must be dead, pending, delivered or all")
@@ -154,7 +148,7 @@ async def list_outbox(request: web.Request) -> web.Response:
 
 
 async def retry_outbox(request: web.Request) -> web.Response:
-    _require(request, "admin")
+    require_role(request, "admin")
     try:
         message_id = int(request.match_info["message_id"])
     except ValueError:
@@ -165,7 +159,7 @@ async def retry_outbox(request: web.Request) -> web.Response:
 
 
 async def measures(request: web.Request) -> web.Response:
-    _require(request, "admin", "supervisor", "operator")
+    require_role(request, "admin", "supervisor", "operator")
     since, until = datetime_param(request, "since"), datetime_param(request, "until")
     if since is None or until is None:
         field = "since" if since is None else "until"
@@ -174,7 +168,7 @@ async def measures(request: web.Request) -> web.Response:
 
 
 async def period_report(request: web.Request) -> web.StreamResponse:
-    _require(request, "admin", "supervisor", "operator")
+    require_role(request, "admin", "supervisor", "operator")
     kind = request.match_info["period"]
     if kind not in ("weekly", "monthly", "quarterly"):
         raise NotFound(f"no {kind} report; weekly, monthly or quarterly")

@@ -20,7 +20,7 @@ async def test_queue_numbers_and_seats(db, tmp_path):
     await calls.ended("c")  # never answered: abandoned
     await calls.call_arrived("d", "139", at=now - timedelta(seconds=40))
     await calls.queued("d", "hotline", at=now - timedelta(seconds=30))
-    seats = SeatService(db, tmp_path, "127.0.0.1", "hotline")
+    seats = SeatService(db, tmp_path, "127.0.0.1", "hotline", "hotline-night")
     await seats.add("1001", "seat-1001-pass", "张丽")
     await seats.add("1002", "seat-1002-pass")
 

@@ -40,7 +40,7 @@ async def api(db, tmp_path):
 
     client = TestClient(TestServer(build_app(WebServices(
         accounts, calls, health, tickets, OutboxAdmin(db), db,
-        SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline"),
+        SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline", "hotline-night"),
         ScreenPops(calls, tickets), SupervisionService(db, calls),
                            Callbacks(db, calls),
                            SupervisorView(db, "hotline", "Asia/Shanghai"))), host="127.0.0.1"))

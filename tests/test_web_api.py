@@ -6,8 +6,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.callbacks import Callbacks
+from ivr.schedule import preset_for
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
+from ivr.staffing import Staffing
 from ivr.supervision import SupervisionService
 from ivr.supervisor_view import SupervisorView
 from ivr.web import WebServices, build_app
@@ -28,11 +30,15 @@ async def api(db, tmp_path):
     await accounts.add_user("op1", "operator", "operator-pass", seat="1001")
     calls = CallLog(db, "/rec")
     tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
-    seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline")
+    seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline", "hotline-night")
+    await accounts.add_user("lead", "supervisor", "supervisor-pass")
+    staffing = Staffing(tmp_path / "schedule.toml", preset_for("lanxi"), WorkCalendar(),
+                        "Asia/Shanghai")
+    await staffing.load()
     services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
                            ScreenPops(calls, tickets), SupervisionService(db, calls),
                            Callbacks(db, calls),
-                           SupervisorView(db, "hotline", "Asia/Shanghai"))
+                           SupervisorView(db, "hotline", "Asia/Shanghai", staffing), staffing)
     client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health
@@ -150,3 +156,27 @@ async def test_openapi_describes_the_routes(api):
     # every route the app serves is described
     served = {r.resource.canonical for r in client.app.router.routes()}
     assert served <= set(spec["paths"]), served - set(spec["paths"])
+
+
+async def test_staffed_hours_are_read_by_staff_and_edited_by_supervisors(api, tmp_path):
+    client, _calls, _ = api
+    operator = {"Authorization": f"Bearer {await login(client)}"}
+    shown = await (await client.get("/api/schedule", headers=operator)).json()
+    assert shown["schedule"]["workday_hours"] == ["08:30-12:00", "14:00-17:30"], "兰溪 preset"
+    refused = await client.put("/api/schedule", json={"override": "night"}, headers=operator)
+    assert refused.status == 403
+
+    lead = {"Authorization": f"Bearer {await login(client, 'lead', 'supervisor-pass')}"}
+    bad = await client.put("/api/schedule", headers=lead,
+                           json={"always_staffed": False, "workday_hours": ["18:00-09:00"]})
+    assert bad.status == 422 and (await bad.json())["field"] == "workday_hours"
+    assert not (tmp_path / "schedule.toml").exists(), "a refused edit writes nothing"
+
+    done = await client.put("/api/schedule", headers=lead,
+                            json={"always_staffed": False, "workday_hours": ["08:00-20:00"],
+                                  "override": "night"})
+    body = await done.json()
+    assert done.status == 200 and body["staffed"] is False and body["mode_label"] == "夜间值班"
+    assert 'workday_hours = ["08:00-20:00"]' in (tmp_path / "schedule.toml").read_text()
+    state = await (await client.get("/api/supervisor/state", headers=lead)).json()
+    assert state["staffing"]["staffed"] is False

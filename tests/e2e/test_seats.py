@@ -55,3 +55,18 @@ async def test_a_seat_added_live_registers_goes_ready_and_answers_a_citizen(stac
     signed_out = await stack.post("/api/seats/1001/logout", {})
     assert signed_out["state"] == "off"
     assert "Seat 1001" not in stack.cli("asterisk", "cli", "queue show hotline").stdout
+
+
+async def test_a_night_seat_signs_into_the_night_queue(stack):
+    added = stack.cli("seats", "add", "1009", "--password", "seat-1009-pass", "--night")
+    assert added.returncode == 0, added.stderr
+    ready = await stack.post("/api/seats/1009/ready", {})
+    assert (ready["state"], ready["night"]) == ("ready", True)
+    assert "Seat 1009" in stack.cli("asterisk", "cli", "queue show hotline-night").stdout
+    assert "Seat 1009" not in stack.cli("asterisk", "cli", "queue show hotline").stdout
+    # back on the day shift: it moves queues the next time it goes ready
+    assert stack.cli("seats", "add", "1009", "--password", "seat-1009-pass",
+                     "--no-night").returncode == 0
+    await stack.post("/api/seats/1009/ready", {})
+    assert "Seat 1009" in stack.cli("asterisk", "cli", "queue show hotline").stdout
+    assert "Seat 1009" not in stack.cli("asterisk", "cli", "queue show hotline-night").stdout

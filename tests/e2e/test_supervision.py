@@ -5,14 +5,12 @@ import re
 
 import aiohttp
 
+from tests.support.phones import staffed_phones
 from tests.support.sipp import (
     DtmfInfo,
     Hangup,
     Pause,
-    answer_one_call,
     call,
-    free_udp_port,
-    register,
 )
 from tests.support.stack import eventually, login_token
 
@@ -24,16 +22,8 @@ async def post(stack, token, path):
 
 
 async def test_supervisor_listens_to_a_live_call_and_it_is_audited(stack):
-    for seat, user, role in (("1301", "op1301", "operator"), ("1302", "sup1302", "supervisor")):
-        assert stack.cli("seats", "add", seat, "--password", f"seat-{seat}-pass").returncode == 0
-        assert stack.cli("users", "add", user, "--role", role, "--password", f"{user}-password",
-                         "--seat", seat).returncode == 0
-    operator_port, supervisor_port = free_udp_port(), free_udp_port()
-    operator_phone = asyncio.create_task(answer_one_call(operator_port, timeout=60))
-    supervisor_phone = asyncio.create_task(answer_one_call(supervisor_port, timeout=60))
-    await asyncio.sleep(0.5)
-    assert (await register(stack.sip_port, "1301", "seat-1301-pass", operator_port)).ok
-    assert (await register(stack.sip_port, "1302", "seat-1302-pass", supervisor_port)).ok
+    operator_phone, supervisor_phone = await staffed_phones(
+        stack, ("1301", "op1301", "operator"), ("1302", "sup1302", "supervisor"))
     op_token = await login_token(stack, "op1301", "op1301-password")
     sup_token = await login_token(stack, "sup1302", "sup1302-password")
     assert (await post(stack, op_token, "/api/seats/1301/ready"))[0] == 200

@@ -123,9 +123,15 @@ class Stack:
             return await r.read()
 
     async def post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._send("POST", path, body)
+
+    async def put(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._send("PUT", path, body)
+
+    async def _send(self, method: str, path: str, body: dict[str, Any]) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with aiohttp.ClientSession() as http, http.post(
-                self.base_url + path, json=body, headers=headers) as r:
+        async with aiohttp.ClientSession() as http, http.request(
+                method, self.base_url + path, json=body, headers=headers) as r:
             assert r.status in (200, 201), f"{path}: {r.status} {await r.text()}"
             return await r.json()
 

@@ -1,0 +1,24 @@
+"""night seats
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('seats', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('night', sa.Boolean(), server_default=sa.false(),
+                                      nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('seats', schema=None) as batch_op:
+        batch_op.drop_column('night')
