@@ -31,6 +31,15 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _whole_seconds(env: dict[str, str], name: str, default: int) -> int:
+    """Asterisk's queue options take whole seconds, at least 5 (less would talk over itself)."""
+    value = _seconds(env, name, default)
+    if value != int(value) or value < 5:
+        raise ConfigurationError(f"{name} must be a whole number of seconds, at least 5, "
+                                 f"got {env.get(name)!r}")
+    return int(value)
+
+
 def _rtp_ports(env: dict[str, str], sip_port: int) -> tuple[int, int]:
     raw = env.get("HOTLINE_RTP_PORTS")
     if not raw:
@@ -76,6 +85,12 @@ class Settings:
     # Outside staffed hours the night seats' queue takes the calls (ivr/schedule.py).
     night_queue_name: str = "hotline-night"
     schedule_file: Path | None = None
+    # The queue, as a citizen meets it: how long a seat rings before the next one is tried,
+    # how often the position and estimated wait are announced, and after how long (and how
+    # often) the waiting caller is offered 1 = callback, 2 = message.
+    queue_ring_seconds: int = 20
+    queue_announce_seconds: int = 30
+    queue_offer_seconds: int = 45
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -103,6 +118,9 @@ class Settings:
                 "HOTLINE_CALENDAR_FILE") else None,
             schedule_file=Path(env["HOTLINE_SCHEDULE_FILE"]) if env.get(
                 "HOTLINE_SCHEDULE_FILE") else None,
+            queue_ring_seconds=_whole_seconds(env, "HOTLINE_QUEUE_RING_SECONDS", 20),
+            queue_announce_seconds=_whole_seconds(env, "HOTLINE_QUEUE_ANNOUNCE_SECONDS", 30),
+            queue_offer_seconds=_whole_seconds(env, "HOTLINE_QUEUE_OFFER_SECONDS", 45),
         )
 
     @property

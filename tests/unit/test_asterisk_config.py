@@ -113,3 +113,17 @@ def test_rtp_ports_hold_hundreds_of_calls_and_can_be_set():
     assert Settings.from_env({"HOTLINE_RTP_PORTS": "20000-20999"}).rtp_ports == (20000, 20999)
     with pytest.raises(ConfigurationError, match="HOTLINE_RTP_PORTS"):
         Settings.from_env({"HOTLINE_RTP_PORTS": "20000"})
+
+
+def test_the_queue_as_citizens_meet_it_is_configuration(tmp_path):
+    settings = Settings.from_env({"HOTLINE_HOME": str(tmp_path),
+                                  "HOTLINE_QUEUE_RING_SECONDS": "15",
+                                  "HOTLINE_QUEUE_ANNOUNCE_SECONDS": "60",
+                                  "HOTLINE_QUEUE_OFFER_SECONDS": "90"})
+    layout = AsteriskLayout(tmp_path, Path("/m"), Path("/d"), Path("/s"))
+    queues = render_all(template_values(settings, layout, "x"))["queues.conf"]
+    for line in ("timeout = 15", "announce-frequency = 60", "periodic-announce-frequency = 90"):
+        assert f"\n{line}\n" in queues
+    for bad in ("2", "12.5", "soon"):
+        with pytest.raises(ConfigurationError, match="HOTLINE_QUEUE_OFFER_SECONDS"):
+            Settings.from_env({"HOTLINE_HOME": str(tmp_path), "HOTLINE_QUEUE_OFFER_SECONDS": bad})
