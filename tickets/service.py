@@ -132,6 +132,10 @@ def ticket_view(t: Mapping[str, Any], today: date) -> dict[str, Any]:
     return view
 
 
+def _units_of(t: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    return t["lead_unit"], tuple(t["co_units"] or ())
+
+
 def _facts(t: Mapping[str, Any]) -> TicketFacts:
     return TicketFacts(
         status=t["status"], kind=t["kind"], channel=t["channel"],
@@ -164,6 +168,7 @@ class TicketService:
         self._tz = ZoneInfo(timezone)
         self._clock = clock
         self.on_event: Callable[[], None] | None = None  # wakes the outbox worker
+        self._units_seen: set[str] = set()
 
     @property
     def timezone(self) -> str:
@@ -274,12 +279,15 @@ class TicketService:
                           Context(actor, now, today, self.rules, self.calendar))
             if action == "dispatch":
                 self._check_units(conn, step)
+            units_before = _units_of(ticket)
             ticket |= step.changes
             ticket["status"], ticket["updated_at"] = step.status, now
             self._flag(ticket)
             queries.save(conn, ticket, sorted({*step.changes, "status", "updated_at",
                                                 *FLAG_COLUMNS}))
-            queries.assign_units(conn, ticket_id, ticket["lead_unit"], ticket["co_units"] or [])
+            if _units_of(ticket) != units_before:  # who may see it changes with them
+                queries.assign_units(conn, ticket_id, ticket["lead_unit"],
+                                     ticket["co_units"] or [])
             return self._record(conn, ticket, step.event, actor, now, step.detail, today)
 
         view = await self._write(work)
@@ -287,7 +295,12 @@ class TicketService:
 
     def _check_units(self, conn: Connection, step: Step) -> None:
         codes = [step.changes["lead_unit"], *step.changes["co_units"]]
+        if self._units_seen.issuperset(codes):
+            return
         known = queries.known_units(conn, codes)
+        # Units are never deleted, so a unit once seen stays valid; one added later (by
+        # `hotline units add` in another process) is simply looked up when first named.
+        self._units_seen |= known
         for code in codes:
             if code not in known:
                 field_name = "unit" if code == codes[0] else "co_units"
