@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,11 +21,16 @@ from ivr.models import Call
 from store.db import Database, utcnow
 
 log = logging.getLogger(__name__)
+CALLS = Call.__table__
 
 TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
-def final_outcome(call: Call) -> str:
+def _insert_for(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def final_outcome(call: Call | Row[Any]) -> str:
     """What became of a call, decided when it ends."""
     if call.answered is not None:
         return "answered"
@@ -80,14 +85,17 @@ class CallLog:
         }
         if self._recordings_dir:
             values["recording"] = f"{self._recordings_dir}/{call_id}.wav"
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        async with self._db.engine.begin() as conn:
-            result = await conn.execute(insert(Call).values(**values).on_conflict_do_nothing())
+
+        def work(conn: Connection) -> None:
+            result = conn.execute(_insert_for(conn)(CALLS).values(**values)
+                                  .on_conflict_do_nothing())
             if caller and result.rowcount == 0:
-                # The other source created the row first, perhaps before the caller id was known.
-                await conn.execute(
-                    update(Call).where(Call.id == call_id, Call.caller == "").values(caller=caller)
-                )
+                # The other source created the row first, perhaps before the caller id was
+                # known.
+                conn.execute(update(CALLS).where(CALLS.c.id == call_id, CALLS.c.caller == "")
+                             .values(caller=caller))
+
+        await self._db.write(work)
 
     async def menu_left(self, call_id: str, caller: str, path: list[str],
                         route: str | None = None, request_kind: str | None = None) -> None:
@@ -99,11 +107,9 @@ class CallLog:
         row = {"id": call_id, "caller": caller, "started": utcnow(), "transfers": [], **changes}
         if self._recordings_dir:
             row["recording"] = f"{self._recordings_dir}/{call_id}.wav"
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
-        statement = insert(Call).values(**row)
-        async with self._db.engine.begin() as conn:
-            await conn.execute(statement.on_conflict_do_update(index_elements=[Call.id],
-                                                               set_=changes))
+        await self._db.write(lambda conn: conn.execute(
+            _insert_for(conn)(CALLS).values(**row).on_conflict_do_update(
+                index_elements=[CALLS.c.id], set_=changes)))
 
     async def queued(self, call_id: str, queue: str, at: datetime | None = None) -> None:
         await self._update(call_id, queue=queue, queue_joined=at or utcnow())
@@ -136,20 +142,21 @@ class CallLog:
 
     async def ended(self, call_id: str, cause: str | None = None,
                     at: datetime | None = None) -> None:
-        async with self._db.session() as session:
-            call = await session.get(Call, call_id)
+        ended = at or utcnow()
+
+        def work(conn: Connection) -> None:
+            call = conn.execute(select(CALLS).where(CALLS.c.id == call_id)).first()
             if call is None or call.ended is not None:
                 return
-            ended = at or utcnow()
             wait = call.wait_seconds
             if call.queue_joined and wait is None:
                 wait = round((ended - call.queue_joined).total_seconds(), 3)
             # Guarded by "not ended yet": of two hang-up reports, the first one wins.
-            await session.execute(
-                update(Call).where(Call.id == call_id, Call.ended.is_(None)).values(
-                    ended=ended, hangup_cause=cause, wait_seconds=wait,
-                    outcome=final_outcome(call)))
-            await session.commit()
+            conn.execute(update(CALLS).where(CALLS.c.id == call_id, CALLS.c.ended.is_(None))
+                         .values(ended=ended, hangup_cause=cause, wait_seconds=wait,
+                                 outcome=final_outcome(call)))
+
+        await self._db.write(work)
 
     async def open_call_ids(self) -> set[str]:
         async with self._db.session() as session:
@@ -181,18 +188,23 @@ class CallLog:
             return list(rows), int(total or 0)
 
     async def _update(self, call_id: str, **values: Any) -> None:
-        # Core on a plain connection: a one-row update needs no ORM unit of work, and this
-        # runs several times for every call.
-        async with self._db.engine.begin() as conn:
-            result = await conn.execute(update(Call).where(Call.id == call_id).values(**values))
-        if result.rowcount == 0:
+        # One statement on the database's writer: this runs several times for every call.
+        def work(conn: Connection) -> int:
+            return conn.execute(update(CALLS).where(CALLS.c.id == call_id)
+                                .values(**values)).rowcount
+
+        if await self._db.write(work) == 0:
             log.warning("update for unknown call %s: %s", call_id, sorted(values))
 
     async def _modify_transfers(self, call_id: str, change: TransferChange) -> None:
-        async with self._db.session() as session:
-            call = await session.get(Call, call_id, with_for_update=True)
-            if call is None:
-                log.warning("transfer for unknown call %s", call_id)
-                return
-            call.transfers = change([dict(t) for t in call.transfers or []])
-            await session.commit()
+        def work(conn: Connection) -> bool:
+            row = conn.execute(select(CALLS.c.transfers).where(CALLS.c.id == call_id)
+                               .with_for_update()).first()
+            if row is None:
+                return False
+            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(
+                transfers=change([dict(t) for t in row.transfers or []])))
+            return True
+
+        if not await self._db.write(work):
+            log.warning("transfer for unknown call %s", call_id)
