@@ -13,6 +13,7 @@ async connection's greenlet (`run_sync`), so the pool and the database's row loc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -34,7 +35,9 @@ class _Job(Generic[T]):
     future: asyncio.Future[T]
 
     def settle(self, result: Any, error: BaseException | None) -> None:
-        self.loop.call_soon_threadsafe(_settle, self.future, result, error)
+        # A closed event loop (RuntimeError) means nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -98,27 +101,45 @@ class Writer:
 
     def _serve(self) -> None:
         """Group commit: every job waiting when a transaction starts shares its commit
-        (and its BEGIN IMMEDIATE), each in a savepoint so one failure stays its own."""
+        (and its BEGIN IMMEDIATE), each in a savepoint so one failure stays its own.
+        The thread never dies of a database error: a batch that cannot even connect fails
+        to its callers, and the next batch connects afresh."""
         assert self._engine is not None
-        with self._engine.connect() as conn:
+        conn: Connection | None = None
+        try:
             while True:
-                job = self._jobs.get()
-                if job is None:
-                    return
-                batch = [job]
-                stopping = False
-                while len(batch) < MAX_BATCH:
+                batch, stopping = self._next_batch()
+                if batch:
                     try:
-                        more = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        stopping = True
-                        break
-                    batch.append(more)
-                self._commit(conn, batch)
+                        conn = conn or self._engine.connect()
+                        self._commit(conn, batch)
+                    except Exception as exc:
+                        for job in batch:
+                            job.settle(None, exc)
+                        if conn is not None:
+                            conn.close()
+                            conn = None
                 if stopping:
                     return
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _next_batch(self) -> tuple[list[_Job[Any]], bool]:
+        """The next job (waiting for it) and all queued behind it; True once close() asked."""
+        job = self._jobs.get()
+        if job is None:
+            return [], True
+        batch = [job]
+        while len(batch) < MAX_BATCH:
+            try:
+                more = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                return batch, True
+            batch.append(more)
+        return batch, False
 
     @staticmethod
     def _commit(conn: Connection, batch: list[_Job[Any]]) -> None:

@@ -3,6 +3,7 @@ and PostgreSQL."""
 
 import asyncio
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, text
@@ -113,3 +114,18 @@ async def test_migrations_build_exactly_the_models_schema(store_db):
 
     async with store_db.engine.connect() as conn:
         assert await conn.run_sync(differences) == []
+
+
+async def test_a_database_that_cannot_be_opened_fails_each_write_and_never_hangs(tmp_path):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from store.sqlite import writer_engine
+    from store.writer import Writer
+
+    unopenable = f"sqlite+aiosqlite:///{tmp_path}/no-such-dir/x.db"
+    writer = Writer(create_async_engine(unopenable), writer_engine(unopenable))
+    for _ in range(2):  # the writer thread is still there for the second one
+        with pytest.raises(OperationalError):
+            await asyncio.wait_for(writer.run(_add("lost")), 10)
+    await asyncio.to_thread(writer.close)
