@@ -20,6 +20,7 @@ async def test_operator_files_a_ticket_from_the_console(stack, tmp_path):
         await page.click("button[type=submit]")
         await page.wait_for_selector("#desk:not([hidden])")
         assert "坐席 1001" in await page.text_content("#who")
+        await page.wait_for_selector("#mode:text('日间受理')")  # the stack answers 7×24
         # the screen-pop parameters prefilled the form and the caller's history shows
         assert await page.input_value("#phone") == "13800000301"
         assert await page.input_value("#kind") == "complaint"
