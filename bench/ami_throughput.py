@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.ami_peer import answered_actions
 from ivr.ami_client import AmiClient
 from ivr.call_log import CallLog
 from ivr.call_tracker import CallTracker
@@ -71,16 +72,8 @@ class Firehose:
             self._server.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
         streamed = False
-        while True:
-            try:
-                frame = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            action_id = next((line.split(b": ", 1)[1] for line in frame.split(b"\r\n")
-                              if line.startswith(b"ActionID: ")), b"")
-            writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n\r\n")
+        async for _frame, _action_id in answered_actions(reader, writer):
             if not streamed:
                 streamed = True
                 writer.write(self.payload)

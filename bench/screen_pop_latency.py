@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.ami_peer import answered_actions
 from tests.support.sipp import free_tcp_port
 
 RESULTS = Path(__file__).with_name("results")
@@ -49,15 +50,7 @@ class AsteriskSide:
         self.ready = asyncio.Event()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
-        while True:
-            try:
-                data = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            action_id = next((line.split(b": ", 1)[1] for line in data.split(b"\r\n")
-                              if line.startswith(b"ActionID: ")), b"")
-            writer.write(b"Response: Success\r\nActionID: " + action_id + b"\r\n\r\n")
+        async for data, action_id in answered_actions(reader, writer):
             if b"Action: CoreShowChannels" in data:
                 writer.write(b"Response: Success\r\nActionID: " + action_id +
                              b"\r\nEventList: start\r\n\r\nEvent: CoreShowChannelsComplete\r\n"

@@ -13,21 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.errors import NotFound
 from ivr.models import Call
-from store.db import Database, utcnow
+from store.db import Database, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)
 CALLS = Call.__table__
 
 TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
-
-
-def _insert_for(conn: Connection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 def final_outcome(call: Call | Row[Any]) -> str:
@@ -87,7 +81,7 @@ class CallLog:
             values["recording"] = f"{self._recordings_dir}/{call_id}.wav"
 
         def work(conn: Connection) -> None:
-            result = conn.execute(_insert_for(conn)(CALLS).values(**values)
+            result = conn.execute(dialect_insert(conn.dialect.name)(CALLS).values(**values)
                                   .on_conflict_do_nothing())
             if caller and result.rowcount == 0:
                 # The other source created the row first, perhaps before the caller id was
@@ -108,7 +102,7 @@ class CallLog:
         if self._recordings_dir:
             row["recording"] = f"{self._recordings_dir}/{call_id}.wav"
         await self._db.write(lambda conn: conn.execute(
-            _insert_for(conn)(CALLS).values(**row).on_conflict_do_update(
+            dialect_insert(conn.dialect.name)(CALLS).values(**row).on_conflict_do_update(
                 index_elements=[CALLS.c.id], set_=changes)))
 
     async def queued(self, call_id: str, queue: str, at: datetime | None = None) -> None:

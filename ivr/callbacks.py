@@ -6,13 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ivr.call_log import CallLog
 from ivr.errors import NotFound
 from ivr.models import CallbackTask
-from store.db import Database, utcnow
+from store.db import Database, dialect_insert, utcnow
 
 KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}
 
@@ -40,7 +38,7 @@ class Callbacks:
             request_kind = "consultation"
         draft = {"phone": phone, "kind": request_kind, "call_id": call_id,
                  "content": KINDS[kind], "channel": "phone"}
-        insert = pg_insert if self._db.dialect == "postgresql" else sqlite_insert
+        insert = dialect_insert(self._db.dialect)
         async with self._db.engine.begin() as conn:
             await conn.execute(insert(CallbackTask).values(
                 call_id=call_id, kind=kind, phone=phone, recording=recording, draft=draft,

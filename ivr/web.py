@@ -125,10 +125,11 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return _error(500, "internal error")
 
 
-def require_role(request: web.Request, *roles: str) -> Principal:
+def require_role(request: web.Request, *roles: str, why: str | None = None) -> Principal:
+    """The logged-in principal, if their role is one of roles; 403 (saying why) if not."""
     principal: Principal = request[PRINCIPAL]
     if principal.role not in roles:
-        raise NotPermitted(f"a {principal.role} may not do this")
+        raise NotPermitted(why or f"a {principal.role} may not do this")
     return principal
 
 

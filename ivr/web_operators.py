@@ -20,6 +20,7 @@ from ivr.web import (
     json_object,
     json_response,
     paging,
+    require_role,
     safe_dumps,
 )
 from store.tasks import cancel_and_wait
@@ -92,9 +93,8 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def supervise_call(request: web.Request) -> web.Response:
-    principal: Principal = request[PRINCIPAL]
-    if principal.role not in ("supervisor", "admin"):
-        raise NotPermitted("only supervisors listen to, whisper to or barge into calls")
+    principal = require_role(request, "supervisor", "admin", why="only supervisors listen "
+                             "to, whisper to or barge into calls")
     mode = request.match_info["mode"]
     if mode not in MODES:
         raise NotFound(f"no action {mode}; one of {', '.join(MODES)}")
@@ -104,19 +104,15 @@ async def supervise_call(request: web.Request) -> web.Response:
 
 
 async def supervision_log(request: web.Request) -> web.Response:
-    principal: Principal = request[PRINCIPAL]
-    if principal.role not in ("supervisor", "admin"):
-        raise NotPermitted("the supervision log is for supervisors")
+    require_role(request, "supervisor", "admin", why="the supervision log is for supervisors")
     limit, offset = paging(request)
     items, total = await request.app[SERVICES].supervision.log(limit, offset)
     return json_response({"items": items, "total": total})
 
 
 def _staff(request: web.Request) -> Principal:
-    principal: Principal = request[PRINCIPAL]
-    if principal.role not in ("operator", "supervisor", "admin"):
-        raise NotPermitted("callbacks are worked by the hotline's operators")
-    return principal
+    return require_role(request, "operator", "supervisor", "admin",
+                        why="callbacks are worked by the hotline's operators")
 
 
 async def list_callbacks(request: web.Request) -> web.Response:
@@ -163,9 +159,7 @@ SUPERVISOR_PAGE = Path(__file__).with_name("static") / "supervisor.html"
 
 
 async def supervisor_state(request: web.Request) -> web.Response:
-    principal: Principal = request[PRINCIPAL]
-    if principal.role not in ("supervisor", "admin"):
-        raise NotPermitted("the live view is for supervisors")
+    require_role(request, "supervisor", "admin", why="the live view is for supervisors")
     return json_response(await request.app[SERVICES].supervisor_view.snapshot())
 
 

@@ -91,6 +91,8 @@ class Writer:
         return await future
 
     def _ensure_thread(self) -> None:
+        if self._thread is not None:  # every write after the first: no lock to take
+            return
         with self._start:
             if self._thread is None:
                 # A daemon, so a writer nobody closed cannot hang the interpreter's exit;

@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, distinct, exists, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from store.db import dialect_insert
 from store.writer import insert_at_commit
 from tickets.models import OutboxMessage, Ticket, TicketEvent, TicketSequence, TicketUnit, Unit
 
@@ -47,8 +46,7 @@ _BEHIND_CROWD = select(TICKETS).where(
 
 
 def _sequence_statement(dialect: str) -> Any:
-    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_for(SEQUENCES).values(day=bindparam("day"), last=1)
+    return (dialect_insert(dialect)(SEQUENCES).values(day=bindparam("day"), last=1)
             .on_conflict_do_update(index_elements=[SEQUENCES.c.day],
                                    set_={"last": SEQUENCES.c.last + 1})
             .returning(SEQUENCES.c.last))
@@ -122,8 +120,7 @@ def behind_crowd(conn: Connection, key: str, since: datetime,
 
 def put_unit(conn: Connection, unit: dict[str, Any]) -> None:
     """Add a unit, or update its name and numbers when it exists."""
-    insert_for = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert_for(UNITS).values(**unit)
+    statement = dialect_insert(conn.dialect.name)(UNITS).values(**unit)
     conn.execute(statement.on_conflict_do_update(
         index_elements=[UNITS.c.code],
         set_={k: statement.excluded[k] for k in ("name", "phone", "duty_phone")}))

@@ -326,7 +326,8 @@ class TicketService:
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def get(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
+    async def _visible(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
+        """The ticket's columns, if the actor may see it (units: only their own)."""
         def read(conn: Connection) -> dict[str, Any] | None:
             ticket = queries.load(conn, ticket_id)
             if ticket is None or (actor.role == "unit"
@@ -338,11 +339,14 @@ class TicketService:
             ticket = await conn.run_sync(read)
         if ticket is None:
             raise TicketNotFound(f"no ticket {ticket_id}")
-        view = ticket_view(ticket, self.today())
+        return ticket
+
+    async def get(self, ticket_id: str, actor: Actor) -> dict[str, Any]:
+        view = ticket_view(await self._visible(ticket_id, actor), self.today())
         return masking.for_unit(view) if actor.role == "unit" else view
 
     async def events(self, ticket_id: str, actor: Actor) -> list[dict[str, Any]]:
-        await self.get(ticket_id, actor)  # the same visibility rule
+        await self._visible(ticket_id, actor)
         async with self._db.session() as session:
             rows = await session.scalars(select(TicketEvent).where(
                 TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
