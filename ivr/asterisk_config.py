@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ivr.errors import ConfigurationError
 from ivr.settings import Settings
+from store.files import write_atomically
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "asterisk_conf"
 AMI_USER = "hotline"
@@ -143,10 +144,7 @@ def write_config(layout: AsteriskLayout, files: dict[str, str]) -> None:
                       layout.spool_dir, layout.log_dir / "cdr-csv"):
         directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        target = layout.etc_dir / name
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)  # atomic: a reload never reads half a file
+        write_atomically(layout.etc_dir / name, text)  # a reload never reads half a file
 
 
 def ami_secret(settings: Settings) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.errors import HotlineError
+from store.files import write_atomically
 from tickets.calendar import WorkCalendar
 
 # A supervisor's override until cleared: e.g. all hands during a typhoon, or night mode early.
@@ -166,7 +167,4 @@ def to_toml(schedule: Schedule) -> str:
 
 
 def save(path: Path, schedule: Schedule) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(to_toml(schedule), encoding="utf-8")
-    tmp.replace(path)  # atomic: the service never reads half a file
+    write_atomically(path, to_toml(schedule))

@@ -3,6 +3,7 @@ membership (ready / paused) driven over AMI and restored after Asterisk restarts
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -16,6 +17,7 @@ from ivr.ami_client import AmiClient
 from ivr.errors import AmiActionFailed, AmiNotConnected, HotlineError, NotFound
 from ivr.models import Seat
 from store.db import Database, utcnow
+from store.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +100,8 @@ class SeatService:
     async def write_config(self) -> None:
         async with self._db.session() as session:
             seats = list(await session.scalars(select(Seat).order_by(Seat.number)))
-        target = self._etc_dir / SEATS_CONF
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(render_seats(seats, self._media_address), encoding="utf-8")
-        tmp.replace(target)
+        await asyncio.to_thread(write_atomically, self._etc_dir / SEATS_CONF,
+                                render_seats(seats, self._media_address))
 
     async def add(self, number: str, password: str, name: str | None = None,
                   night: bool | None = None) -> dict[str, Any]:
@@ -184,14 +183,8 @@ class SeatService:
             raise InvalidSeat("reason", f"reason must be one of {', '.join(PAUSE_REASONS)}")
         seat = await self._seat(number)
         await self._join_queue(seat, paused, reason)
-        async with self._db.session() as session:
-            stored = await session.get(Seat, number)
-            assert stored is not None
-            stored.in_queue, stored.paused = True, paused
-            stored.pause_reason = reason if paused else None
-            stored.state_changed = utcnow()
-            await session.commit()
-        return seat_view(stored)
+        return await self._store_state(number, in_queue=True, paused=paused,
+                                       reason=reason if paused else None)
 
     async def sign_out(self, number: str) -> dict[str, Any]:
         """签出: the seat leaves the queue (end of shift); it is not restored after restarts."""
@@ -200,10 +193,15 @@ class SeatService:
             raise AmiNotConnected("the seat service has no AMI connection")
         for queue in self._queues(seat):
             await self._leave(queue, seat.number)
+        return await self._store_state(number, in_queue=False, paused=False, reason=None)
+
+    async def _store_state(self, number: str, *, in_queue: bool, paused: bool,
+                           reason: str | None) -> dict[str, Any]:
+        """Keep what the PBX was just told, so it can be restored after a restart."""
         async with self._db.session() as session:
             stored = await session.get(Seat, number)
             assert stored is not None
-            stored.in_queue, stored.paused, stored.pause_reason = False, False, None
+            stored.in_queue, stored.paused, stored.pause_reason = in_queue, paused, reason
             stored.state_changed = utcnow()
             await session.commit()
         return seat_view(stored)
