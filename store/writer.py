@@ -23,6 +23,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, Insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.prepared import run_many
+
 T = TypeVar("T")
 _DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
 MAX_BATCH = 64  # transactions per commit, at most; bounds the wait behind a busy batch
@@ -57,11 +59,11 @@ def insert_at_commit(conn: Connection, statement: Insert, row: dict[str, Any]) -
 
 
 def _insert_deferred(conn: Connection) -> None:
-    by_statement: dict[Insert, list[dict[str, Any]]] = {}
+    by_shape: dict[tuple[Insert, tuple[str, ...]], list[dict[str, Any]]] = {}
     for statement, row in conn.info.pop(_DEFERRED, []):
-        by_statement.setdefault(statement, []).append(row)
-    for statement, rows in by_statement.items():
-        conn.execute(statement, rows)
+        by_shape.setdefault((statement, tuple(row)), []).append(row)
+    for (statement, _keys), rows in by_shape.items():
+        run_many(conn, statement, rows)
 
 
 class Writer:

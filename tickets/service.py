@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -80,10 +80,12 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
+NEW_TICKET_FIELDS = tuple(f.name for f in fields(NewTicket))
+
+
 def parse_new_ticket(body: dict[str, Any]) -> NewTicket:
     """Validate a filing request; raises InvalidField naming the first bad field."""
-    known = {f.name for f in fields(NewTicket)}
-    unknown = sorted(set(body) - known)
+    unknown = sorted(set(body).difference(NEW_TICKET_FIELDS))
     if unknown:
         raise InvalidField(unknown[0], f"unknown field {unknown[0]!r}")
     phone = _string(body, "phone", 20, required=True)
@@ -214,7 +216,7 @@ class TicketService:
         today = now.astimezone(self._tz).date()
         key = matter_key(new.kind, new.category, new.location or new.address)
         window_start = now - timedelta(days=self.rules.repeat_window_days)
-        fields_given = {k: v for k, v in asdict(new).items() if k != "call_id"}
+        fields_given = {k: getattr(new, k) for k in NEW_TICKET_FIELDS if k != "call_id"}
 
         def work(conn: Connection) -> dict[str, Any]:
             earlier, others = queries.filings_in_window(conn, new.phone, key, window_start)
@@ -287,7 +289,8 @@ class TicketService:
                                                 *FLAG_COLUMNS}))
             if _units_of(ticket) != units_before:  # who may see it changes with them
                 queries.assign_units(conn, ticket_id, ticket["lead_unit"],
-                                     ticket["co_units"] or [])
+                                     ticket["co_units"] or [],
+                                     had_units=units_before != (None, ()))
             return self._record(conn, ticket, step.event, actor, now, step.detail, today)
 
         view = await self._write(work)
