@@ -38,9 +38,9 @@ class Ticket(Base):
     # The ticket number: digits only (local date + daily sequence), keyable in the IVR.
     id: Mapped[str] = mapped_column(String(20), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(32))  # ix_tickets_phone_matter leads with it
     address: Mapped[str | None] = mapped_column(String(200))
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     content: Mapped[str] = mapped_column(Text)
