@@ -25,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-
+from bench.http_load import Connection, connect, header_block
 from tests.support.postgres import PostgresServer
 from tests.support.sipp import free_tcp_port
 
@@ -54,60 +53,67 @@ def summary_of(values: list[float], wall: float) -> dict:
             "p99_ms": round(percentile(values, 99), 1)}
 
 
-async def load(base: str, token: str, work: str, rate: float | None = None) -> dict:
-    """work "baseline" or "tickets"; with a rate, tickets start on a schedule (open loop)."""
-    headers = {"Authorization": f"Bearer {token}"}
+async def load(host: str, port: int, token: str, work: str,
+               rate: float | None = None) -> dict:
+    """work "baseline" or "tickets"; with a rate, tickets start on a schedule (open loop).
+
+    Each client is one keep-alive connection (bench/http_load.py). In the open loop, client
+    n starts its k-th ticket at a fixed time; if its previous ticket is still running then,
+    the start is late and the wait counts in the create latency (as an operator who pressed
+    the button would see it), so a slow server cannot hide behind a slower load."""
+    headers = header_block(host, port, token)
     latencies: dict[str, list[float]] = {"create": [], "dispatch": [], "me": []}
     errors = 0
     seconds = OFFERED_SECONDS if rate else SECONDS
+    connections = [await connect(host, port) for _ in range(CLIENTS)]
     started = time.monotonic()
     stop_at = started + seconds
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
-        async def timed(kind: str, method: str, path: str, body: dict | None = None) -> dict:
-            nonlocal errors
-            t0 = time.perf_counter()
-            async with http.request(method, base + path, json=body) as r:
-                data = await r.json()
-                if r.status >= 300:
-                    errors += 1
-            latencies[kind].append((time.perf_counter() - t0) * 1000)
-            return data
+    async def timed(conn: Connection, kind: str, method: str, path: str,
+                    body: dict | None = None, since: float | None = None) -> dict:
+        nonlocal errors
+        t0 = time.perf_counter()
+        status, data = await conn.request(method, path, headers, body)
+        if status >= 300:
+            errors += 1
+        latencies[kind].append((time.perf_counter() - (since or t0)) * 1000)
+        return data
 
-        async def one_ticket(n: int, i: int) -> None:
-            ticket = await timed("create", "POST", "/api/tickets", {
-                "phone": f"139{n:04d}{i:04d}", "kind": "complaint",
-                "content": "小区门口道路破损，雨天积水严重",
-                "category": CATEGORIES[(n + i) % len(CATEGORIES)],
-                "location": f"{STREETS[(n * 7 + i) % len(STREETS)]}{i % 50 + 1}号"})
-            await timed("dispatch", "POST", f"/api/tickets/{ticket['id']}/dispatch",
-                        {"unit": "water"})
+    async def one_ticket(conn: Connection, n: int, i: int, due: float | None = None) -> None:
+        ticket = await timed(conn, "create", "POST", "/api/tickets", {
+            "phone": f"139{n:04d}{i:04d}", "kind": "complaint",
+            "content": "小区门口道路破损，雨天积水严重",
+            "category": CATEGORIES[(n + i) % len(CATEGORIES)],
+            "location": f"{STREETS[(n * 7 + i) % len(STREETS)]}{i % 50 + 1}号"}, since=due)
+        await timed(conn, "dispatch", "POST", f"/api/tickets/{ticket['id']}/dispatch",
+                    {"unit": "water"})
 
-        async def client(n: int) -> None:
-            i = 0
-            if rate is None:
-                while time.monotonic() < stop_at:
-                    i += 1
-                    if work == "baseline":
-                        await timed("me", "GET", "/api/me")
-                    else:
-                        await one_ticket(n, i)
-                return
-            # Open loop: this client's tickets start every CLIENTS/rate seconds, staggered
-            # across clients, each in its own task so a slow answer delays no later start.
-            interval = CLIENTS / rate
-            next_start = started + interval * n / CLIENTS
-            tickets = []
-            while next_start < stop_at:
-                await asyncio.sleep(max(0.0, next_start - time.monotonic()))
+    async def client(n: int) -> None:
+        conn = connections[n]
+        i = 0
+        if rate is None:
+            while time.monotonic() < stop_at:
                 i += 1
-                tickets.append(asyncio.create_task(one_ticket(n, i)))
-                next_start += interval
-            await asyncio.gather(*tickets)
+                if work == "baseline":
+                    await timed(conn, "me", "GET", "/api/me")
+                else:
+                    await one_ticket(conn, n, i)
+            return
+        interval = CLIENTS / rate
+        due = started + interval * n / CLIENTS  # staggered across clients
+        while due < stop_at:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            i += 1
+            # perf_counter and monotonic are the same clock on Linux; converted anyway.
+            await one_ticket(conn, n, i, due - time.monotonic() + time.perf_counter())
+            due += interval
 
+    try:
         await asyncio.gather(*(client(n) for n in range(CLIENTS)))
-        wall = time.monotonic() - started
+    finally:
+        for conn in connections:
+            conn.close()
+    wall = time.monotonic() - started
     result: dict = {"clients": CLIENTS, "seconds": round(wall, 2), "errors": errors}
     if rate:
         result["offered_per_second"] = rate
@@ -127,13 +133,16 @@ async def run_backend(name: str, db_url: str) -> dict:
         line = await asyncio.to_thread(server.stdout.readline)
         if "ready" not in line:
             raise RuntimeError(f"{name} server failed: {line}{server.stdout.read()}")
-        base = f"http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as http, http.post(
-                base + "/api/login", json={"user": "bench", "password": "bench-password"}) as r:
-            token = (await r.json())["token"]
-        baseline = await load(base, token, "baseline")
-        tickets = await load(base, token, "tickets")
-        offered = [await load(base, token, "tickets", rate) for rate in OFFERED_RATES]
+        login = await connect("127.0.0.1", port)
+        _status, answer = await login.request(
+            "POST", "/api/login", b"Host: 127.0.0.1\r\nContent-Type: application/json\r\n",
+            {"user": "bench", "password": "bench-password"})
+        login.close()
+        token = answer["token"]
+        baseline = await load("127.0.0.1", port, token, "baseline")
+        tickets = await load("127.0.0.1", port, token, "tickets")
+        offered = [await load("127.0.0.1", port, token, "tickets", rate)
+                   for rate in OFFERED_RATES]
     finally:
         server.terminate()
         server.wait(10)

@@ -1,7 +1,8 @@
 """Write transactions as plain functions of a synchronous connection.
 
 A use case hands `Writer.run` a function `work(connection) -> result`; the writer runs it in one
-transaction and commits, or rolls back and re-raises what `work` raised.
+transaction and commits, or rolls back and re-raises what `work` raised. `work` must act only
+through the connection: on SQLite it may run twice (see `Writer._serve`).
 
 Why: through aiosqlite every statement, flush and commit is its own hop to a worker thread
 and back (about 27 for a ticket filing). For SQLite the writer has one dedicated thread with
@@ -35,11 +36,6 @@ class _Job(Generic[T]):
     work: Callable[[Connection], T]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
-
-    def settle(self, result: Any, error: BaseException | None) -> None:
-        # A closed event loop (RuntimeError) means nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(_settle, self.future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -105,7 +101,9 @@ class Writer:
 
     def _serve(self) -> None:
         """Group commit: every job waiting when a transaction starts shares its commit
-        (and its BEGIN IMMEDIATE), each in a savepoint so one failure stays its own.
+        (and its BEGIN IMMEDIATE). One failure stays its own: if a job of the batch
+        raises, the batch is rolled back and run again with each job in a savepoint, so a
+        job's `work` may run twice and must act only through its connection.
         The thread never dies of a database error: a batch that cannot even connect fails
         to its callers, and the next batch connects afresh."""
         assert self._engine is not None
@@ -118,8 +116,7 @@ class Writer:
                         conn = conn or self._engine.connect()
                         self._commit(conn, batch)
                     except Exception as exc:
-                        for job in batch:
-                            job.settle(None, exc)
+                        _settle_all([(job, None, exc) for job in batch])
                         if conn is not None:
                             conn.close()
                             conn = None
@@ -147,21 +144,15 @@ class Writer:
 
     @staticmethod
     def _commit(conn: Connection, batch: list[_Job[Any]]) -> None:
-        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
-            with conn.begin():
-                if len(batch) == 1:  # alone: its failure rolls back the transaction itself
-                    outcomes.append((batch[0], batch[0].work(conn), None))
-                else:
-                    for job in batch:
-                        outcomes.append(_in_savepoint(conn, job))
-                _insert_deferred(conn)
+            outcomes = _run_together(conn, batch) if len(batch) > 1 else None
+            if outcomes is None:  # alone, or one of the batch failed: each on its own
+                outcomes = _run_isolated(conn, batch)
         except Exception as exc:  # nothing of the batch was written
             outcomes = [(job, None, exc) for job in batch]
         finally:
             conn.info.pop(_DEFERRED, None)
-        for job, result, error in outcomes:
-            job.settle(result, error)
+        _settle_all(outcomes)
 
     def close(self) -> None:
         """Finish the queued transactions, then release the connection."""
@@ -171,6 +162,52 @@ class Writer:
             self._thread = None
         if self._engine is not None:
             self._engine.dispose()
+
+
+Outcome = tuple[_Job[Any], Any, BaseException | None]
+
+
+def _run_together(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome] | None:
+    """The batch's jobs in one transaction, no savepoints: the common case, where none
+    fails. None if one failed (everything rolled back, nothing settled)."""
+    results = []
+    with conn.begin() as transaction:
+        for job in batch:
+            try:
+                results.append((job, job.work(conn), None))
+            except Exception:
+                transaction.rollback()
+                conn.info.pop(_DEFERRED, None)
+                return None
+        _insert_deferred(conn)
+    return results
+
+
+def _run_isolated(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    with conn.begin():
+        if len(batch) == 1:  # alone: its failure rolls back the transaction itself
+            outcomes.append((batch[0], batch[0].work(conn), None))
+        else:
+            for job in batch:
+                outcomes.append(_in_savepoint(conn, job))
+        _insert_deferred(conn)
+    return outcomes
+
+
+def _settle_all(outcomes: list[Outcome]) -> None:
+    """Hand the outcomes to their callers' loops: one wake-up per loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_each, mine)
+
+
+def _settle_each(outcomes: list[Outcome]) -> None:
+    for job, result, error in outcomes:
+        _settle(job.future, result, error)
 
 
 def _in_savepoint(conn: Connection, job: _Job[Any]) -> tuple[_Job[Any], Any,
