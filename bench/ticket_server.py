@@ -9,7 +9,7 @@ from aiohttp import web
 from ivr.auth import Accounts
 from ivr.call_log import CallLog
 from ivr.callbacks import Callbacks
-from ivr.main import build_ticket_service
+from ivr.main import build_ticket_service, freeze_startup_heap
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
 from ivr.settings import Settings
@@ -44,6 +44,7 @@ async def main(db_url: str, port: int) -> None:
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    freeze_startup_heap()  # as `hotline run` does once started
     print("ready", flush=True)
     await asyncio.Event().wait()
 

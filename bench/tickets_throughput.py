@@ -39,7 +39,7 @@ STREETS = ("人民路", "解放路", "建设路", "中山路", "文化路", "新
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 OFFERED_SECONDS = float(os.environ.get("BENCH_OFFERED_SECONDS", "5"))
-OFFERED_RATES = (100, 200, 300, 400, 500, 1000)  # tickets started per second
+OFFERED_RATES = (250, 500, 750, 1000, 1250)  # tickets started per second
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import signal
 
@@ -141,6 +142,7 @@ class Hotline:
         await self.ami.start()
         await self.ami.wait_connected(15)
         await self.staffing.start()
+        freeze_startup_heap()
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
                  s.web_port)
 
@@ -209,6 +211,14 @@ class Hotline:
                 await self.asterisk.start()
             except AsteriskError:
                 log.exception("asterisk restart failed; trying again")
+
+
+def freeze_startup_heap() -> None:
+    """Hide what start-up built (modules, SQLAlchemy's metadata and compiled statements,
+    the services) from the garbage collector: it lives as long as the process, and a full
+    collection walking it paused everything for 63 ms under ticket load (4 ms after)."""
+    gc.collect()
+    gc.freeze()
 
 
 def build_ticket_service(db: Database, settings: Settings) -> TicketService:
