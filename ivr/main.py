@@ -83,17 +83,9 @@ class Hotline:
         s = self.settings
         await self.db.migrate()
         await build_prompts(s.sounds_dir, s.recorded_prompts_dir)
-        s.recordings_dir.mkdir(parents=True, exist_ok=True)
-        install = AsteriskInstall.locate()
-        layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
-                                install.sbin_dir)
-        secret = ami_secret(s)
         await self.staffing.load()
-        write_config(layout, render_all(template_values(
-            s, layout, secret, bench_dialplan=self._bench_dialplan,
-            staffed=self.staffing.staffed())))
+        install, layout, secret = await asyncio.to_thread(self._prepare_asterisk)
         await self.seats.write_config()
-        prepare_data_dir(layout, s.sounds_dir)
 
         # The AGI server listens before Asterisk takes its first call.
         menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)
@@ -146,6 +138,21 @@ class Hotline:
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
                  s.web_port)
 
+    def _prepare_asterisk(self) -> tuple[AsteriskInstall, AsteriskLayout, str]:
+        """Locate Asterisk, write its configuration and data directory: file work, run in a
+        thread so the event loop never waits on the disk."""
+        s = self.settings
+        s.recordings_dir.mkdir(parents=True, exist_ok=True)
+        install = AsteriskInstall.locate()
+        layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
+                                install.sbin_dir)
+        secret = ami_secret(s)
+        write_config(layout, render_all(template_values(
+            s, layout, secret, bench_dialplan=self._bench_dialplan,
+            staffed=self.staffing.staffed())))
+        prepare_data_dir(layout, s.sounds_dir)
+        return install, layout, secret
+
     async def stop(self) -> None:
         self._stopping = True
         await cancel_and_wait(self._supervisor)
@@ -164,6 +171,7 @@ class Hotline:
             await self.ami.stop()
         if self.tracker:
             await self.tracker.stop()
+        await self.pops.stop()
         if self._web:
             await self._web.cleanup()
         if self.outbox:
