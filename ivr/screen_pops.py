@@ -33,6 +33,7 @@ class ScreenPops:
         self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._current: dict[str, dict[str, Any]] = {}  # seat → what its screen shows now
         self._seat_of_call: dict[str, str] = {}
+        self._latest: dict[str, asyncio.Task[None]] = {}  # call → its last fact's task
 
     def subscribe(self, seat: str) -> asyncio.Queue[dict[str, Any]]:
         """A browser for `seat` (or ALL_SEATS) connected: it gets the current state first."""
@@ -66,6 +67,40 @@ class ScreenPops:
                             message.get("type"))
 
     async def on_fact(self, fact: Fact) -> None:
+        """Take a fact from the call tracker without making it wait: building a pop reads
+        the database three times, and the tracker's next AMI event must not queue behind
+        that. Facts of one call are applied in order (a ring before its answer); different
+        calls' pops are built side by side."""
+        previous = self._latest.get(fact.call_id)
+        task = asyncio.create_task(self._apply_after(previous, fact),
+                                   name=f"screen-pop {fact.call_id}")
+        self._latest[fact.call_id] = task
+        task.add_done_callback(lambda done: self._forget(fact.call_id, done))
+
+    def _forget(self, call_id: str, done: asyncio.Task[None]) -> None:
+        if self._latest.get(call_id) is done:
+            del self._latest[call_id]
+
+    async def _apply_after(self, previous: asyncio.Task[None] | None, fact: Fact) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its failure was logged; this fact still counts
+        try:
+            await self._apply(fact)
+        except Exception:
+            log.exception("screen pop failed on %s of call %s", type(fact).__name__,
+                          fact.call_id)
+
+    async def idle(self) -> None:
+        """Wait until every fact received so far has been applied."""
+        while self._latest:
+            await asyncio.wait(list(self._latest.values()))
+
+    async def stop(self) -> None:
+        for task in list(self._latest.values()):
+            task.cancel()
+        await self.idle()
+
+    async def _apply(self, fact: Fact) -> None:
         if isinstance(fact, SeatRang):
             pop = await self._build_pop(fact)
             self._seat_of_call[fact.call_id] = fact.seat
