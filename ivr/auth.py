@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ivr.errors import HotlineError
 from ivr.models import AuthSession, User
@@ -95,12 +96,14 @@ class Accounts:
             raise InvalidUser("unit: a unit user needs --unit CODE")
         hashed = await asyncio.to_thread(hash_password, password)
         user = User(name=name, role=role, password_hash=hashed, seat=seat, unit=unit)
-        async with self._db.session() as session:
+        def store(session: Session) -> User:
             session.add(user)
-            try:
-                await session.commit()
-            except IntegrityError:
-                raise InvalidUser(f"name: user {name!r} exists already") from None
+            return user
+
+        try:
+            await self._db.write_orm(store)
+        except IntegrityError:
+            raise InvalidUser(f"name: user {name!r} exists already") from None
         return _principal(user)
 
     async def login(self, name: str, password: str) -> tuple[str, Principal]:
@@ -111,12 +114,15 @@ class Accounts:
         if user is None or not ok:
             raise LoginFailed("wrong user name or password")
         token = secrets.token_urlsafe(32)
-        async with self._db.session() as session:
-            now = utcnow()
-            await session.execute(delete(AuthSession).where(AuthSession.expires < now))
-            session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id,
-                                    created=now, expires=now + SESSION_LIFETIME))
-            await session.commit()
+        now = utcnow()
+        session_row = {"token_hash": _token_hash(token), "user_id": user.id, "created": now,
+                       "expires": now + SESSION_LIFETIME}
+
+        def store(conn: Connection) -> None:
+            conn.execute(delete(AuthSession).where(AuthSession.expires < now))
+            conn.execute(insert(AuthSession).values(**session_row))
+
+        await self._db.write(store)
         return token, _principal(user)
 
     async def authenticate(self, token: str) -> Principal | None:
@@ -145,7 +151,6 @@ class Accounts:
 
     async def logout(self, token: str) -> None:
         self._cache.pop(_token_hash(token), None)
-        async with self._db.session() as session:
-            await session.execute(
-                delete(AuthSession).where(AuthSession.token_hash == _token_hash(token)))
-            await session.commit()
+        token_hash = _token_hash(token)
+        await self._db.write(lambda conn: conn.execute(
+            delete(AuthSession).where(AuthSession.token_hash == token_hash)))

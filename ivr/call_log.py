@@ -112,9 +112,6 @@ class CallLog:
                        at: datetime | None = None) -> None:
         await self._update(call_id, seat=seat, wait_seconds=wait_seconds, answered=at or utcnow())
 
-    async def route_changed(self, call_id: str, route: str) -> None:
-        await self._update(call_id, route=route)
-
     async def link_ticket(self, call_id: str, ticket_id: str) -> None:
         await self._update(call_id, ticket_id=ticket_id)
 

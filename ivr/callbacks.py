@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.orm import Session
 
-from ivr.call_log import CallLog
+from ivr.call_log import CALLS, CallLog
 from ivr.errors import NotFound
 from ivr.models import CallbackTask
 from store.db import Database, dialect_insert, utcnow
@@ -38,12 +39,17 @@ class Callbacks:
             request_kind = "consultation"
         draft = {"phone": phone, "kind": request_kind, "call_id": call_id,
                  "content": KINDS[kind], "channel": "phone"}
-        insert = dialect_insert(self._db.dialect)
-        async with self._db.engine.begin() as conn:
-            await conn.execute(insert(CallbackTask).values(
-                call_id=call_id, kind=kind, phone=phone, recording=recording, draft=draft,
-                requested_at=utcnow()).on_conflict_do_nothing())
-        await self._calls.route_changed(call_id, kind)
+        task = {"call_id": call_id, "kind": kind, "phone": phone, "recording": recording,
+                "draft": draft, "requested_at": utcnow()}
+
+        def store(conn: Connection) -> None:
+            # The task and the call's route in one transaction: a crash between them
+            # cannot leave a callback the call record does not mention.
+            conn.execute(dialect_insert(conn.dialect.name)(CallbackTask).values(**task)
+                         .on_conflict_do_nothing())
+            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(route=kind))
+
+        await self._db.write(store)
 
     async def list(self, state: str, limit: int, offset: int
                    ) -> tuple[list[dict[str, Any]], int]:
@@ -66,10 +72,14 @@ class Callbacks:
         return task
 
     async def done(self, task_id: int, by: str, note: str | None) -> dict[str, Any]:
-        async with self._db.session() as session:
-            task = await session.get(CallbackTask, task_id)
+        done_at = utcnow()
+
+        def store(session: Session) -> CallbackTask:
+            task = session.get(CallbackTask, task_id)
             if task is None:
                 raise NotFound(f"no callback task {task_id}")
-            task.done_at, task.done_by, task.note = utcnow(), by, note
-            await session.commit()
+            task.done_at, task.done_by, task.note = done_at, by, note
+            return task
+
+        task = await self._db.write_orm(store)
         return task_view(task)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr.ami_client import AmiClient
 from ivr.errors import AmiActionFailed, AmiNotConnected, HotlineError, NotFound
@@ -113,16 +114,20 @@ class SeatService:
             raise InvalidSeat("password", "a seat password has at least 8 characters")
         if name is not None and len(name) > 64:
             raise InvalidSeat("name", "name is longer than 64 characters")
-        async with self._db.session() as session:
-            seat = await session.get(Seat, number)
+        digest = password_digest(number, password)
+
+        def store(session: Session) -> Seat:
+            seat = session.get(Seat, number)
             if seat is None:
                 seat = Seat(number=number, in_queue=False, paused=False)
                 session.add(seat)
             seat.name = name or seat.name
             if night is not None:
                 seat.night = night
-            seat.password_digest = password_digest(number, password)
-            await session.commit()
+            seat.password_digest = digest
+            return seat
+
+        seat = await self._db.write_orm(store)
         await self.write_config()
         if self.apply_config is not None:
             await self.apply_config()
@@ -198,13 +203,14 @@ class SeatService:
     async def _store_state(self, number: str, *, in_queue: bool, paused: bool,
                            reason: str | None) -> dict[str, Any]:
         """Keep what the PBX was just told, so it can be restored after a restart."""
-        async with self._db.session() as session:
-            stored = await session.get(Seat, number)
+        def store(session: Session) -> Seat:
+            stored = session.get(Seat, number)
             assert stored is not None
             stored.in_queue, stored.paused, stored.pause_reason = in_queue, paused, reason
             stored.state_changed = utcnow()
-            await session.commit()
-        return seat_view(stored)
+            return stored
+
+        return seat_view(await self._db.write_orm(store))
 
     async def resync(self) -> None:
         """After (re)connecting: put every seat that was in the queue back, as it was.

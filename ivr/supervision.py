@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from ivr.ami_client import AmiClient
 from ivr.call_log import CallLog
 from ivr.errors import AmiError, HotlineError
 from ivr.models import SupervisionAction
 from store.db import Database, utcnow
+
+SUPERVISION_ACTIONS = SupervisionAction.__table__
 
 # ChanSpy options: q quiet (no beep and name), E end when the spied channel hangs up,
 # S stop when no channel is left; w whisper (only the operator hears), B barge (all hear).
@@ -57,12 +60,14 @@ class SupervisionService:
                                   f"{MODE_LABELS[mode]}ed")
         if call.seat == supervisor_seat:
             raise CannotSupervise("that is your own call")
-        async with self._db.session() as session:
+        def record(session: Session) -> SupervisionAction:
             action = SupervisionAction(supervisor=supervisor, supervisor_seat=supervisor_seat,
                                        mode=mode, call_id=call_id, target_seat=call.seat,
                                        at=utcnow(), result="requested")
             session.add(action)
-            await session.commit()
+            return action
+
+        action = await self._db.write_orm(record)
         result = "failed"
         try:
             if self.ami is None:
@@ -81,11 +86,9 @@ class SupervisionService:
         return action_view(action) | {"result": result}
 
     async def _record_result(self, action_id: int, result: str) -> None:
-        async with self._db.session() as session:
-            stored = await session.get(SupervisionAction, action_id)
-            if stored is not None:
-                stored.result = result
-                await session.commit()
+        await self._db.write(lambda conn: conn.execute(
+            update(SUPERVISION_ACTIONS).where(SUPERVISION_ACTIONS.c.id == action_id)
+            .values(result=result)))
 
     async def log(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         async with self._db.session() as session:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from store.sqlite import sqlite_pragmas, writer_engine
@@ -87,6 +87,18 @@ class Database:
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work(connection)` as one write transaction (see store/writer.py)."""
         return await self.writer.run(work)
+
+    async def write_orm(self, work: Callable[[Session], T]) -> T:
+        """`write` for code that changes mapped objects: `work` gets a Session on the
+        writer's connection, flushed inside the writer's transaction. Objects it returns
+        are detached with their loaded values. Like `write`, it may run twice."""
+        def run(conn: Connection) -> T:
+            with Session(bind=conn) as session:
+                result = work(session)
+                session.flush()
+                return result
+
+        return await self.write(run)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic, run in a worker thread)."""

@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, text
 
 import ivr.models  # noqa: F401  (registers the telephony tables)
+from ivr.auth import Accounts, InvalidUser
 import tickets.models  # noqa: F401
 from store.db import Base
 from store.writer import insert_at_commit
@@ -129,3 +130,18 @@ async def test_a_database_that_cannot_be_opened_fails_each_write_and_never_hangs
         with pytest.raises(OperationalError):
             await asyncio.wait_for(writer.run(_add("lost")), 10)
     await asyncio.to_thread(writer.close)
+
+
+async def test_orm_writes_go_through_the_writer_too(store_db):
+    """Accounts write with a Session on the writer's connection (Database.write_orm): a
+    duplicate is refused as the user's own error and the first account still works."""
+    accounts = Accounts(store_db)
+    created = await accounts.add_user("op1", "operator", "password-1", seat="1001")
+    assert (created.name, created.seat) == ("op1", "1001")
+    with pytest.raises(InvalidUser, match="exists already"):
+        await accounts.add_user("op1", "supervisor", "password-2")
+    token, principal = await accounts.login("op1", "password-1")
+    assert principal.role == "operator"
+    assert (await accounts.authenticate(token)).name == "op1"
+    await accounts.logout(token)
+    assert await accounts.authenticate(token) is None

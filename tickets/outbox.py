@@ -135,9 +135,8 @@ class OutboxWorker:
             return "retry", f"{type(exc).__name__}: {exc}"[:500]
 
     async def _mark(self, message_id: int, **values: datetime | int | str | None) -> None:
-        async with self._db.engine.begin() as conn:
-            await conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                               .values(**values))
+        await self._db.write(lambda conn: conn.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)))
 
 
 class OutboxAdmin:
@@ -163,9 +162,9 @@ class OutboxAdmin:
             return [message_view(m) for m in rows], int(total or 0)
 
     async def retry(self, message_id: int) -> bool:
-        async with self._db.engine.begin() as conn:
-            result = await conn.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                            OutboxMessage.delivered_at.is_(None))
-                .values(dead_at=None, next_attempt_at=utcnow()))
-        return bool(result.rowcount)
+        now = utcnow()
+        retried = await self._db.write(lambda conn: conn.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                        OutboxMessage.delivered_at.is_(None))
+            .values(dead_at=None, next_attempt_at=now)).rowcount)
+        return bool(retried)
