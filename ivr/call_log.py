@@ -21,6 +21,12 @@ from store.db import Database, dialect_insert, utcnow
 log = logging.getLogger(__name__)
 CALLS = Call.__table__
 
+def update_call(conn: Connection, call_id: str, **values: Any) -> int:
+    """Change columns of one call record inside a write transaction; how many rows changed
+    (0: no such call). For writes that must share a transaction with the call record."""
+    return conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(**values)).rowcount
+
+
 TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
@@ -180,11 +186,7 @@ class CallLog:
 
     async def _update(self, call_id: str, **values: Any) -> None:
         # One statement on the database's writer: this runs several times for every call.
-        def work(conn: Connection) -> int:
-            return conn.execute(update(CALLS).where(CALLS.c.id == call_id)
-                                .values(**values)).rowcount
-
-        if await self._db.write(work) == 0:
+        if await self._db.write(lambda conn: update_call(conn, call_id, **values)) == 0:
             log.warning("update for unknown call %s: %s", call_id, sorted(values))
 
     async def _modify_transfers(self, call_id: str, change: TransferChange) -> None:
@@ -193,8 +195,7 @@ class CallLog:
                                .with_for_update()).first()
             if row is None:
                 return False
-            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(
-                transfers=change([dict(t) for t in row.transfers or []])))
+            update_call(conn, call_id, transfers=change([dict(t) for t in row.transfers or []]))
             return True
 
         if not await self._db.write(work):

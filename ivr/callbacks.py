@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from ivr.call_log import CALLS, CallLog
+from ivr.call_log import CallLog, update_call
 from ivr.errors import NotFound
 from ivr.models import CallbackTask
 from store.db import Database, dialect_insert, utcnow
@@ -47,7 +47,7 @@ class Callbacks:
             # cannot leave a callback the call record does not mention.
             conn.execute(dialect_insert(conn.dialect.name)(CallbackTask).values(**task)
                          .on_conflict_do_nothing())
-            conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(route=kind))
+            update_call(conn, call_id, route=kind)
 
         await self._db.write(store)
 

@@ -210,8 +210,7 @@ def _settle_each(outcomes: list[Outcome]) -> None:
         _settle(job.future, result, error)
 
 
-def _in_savepoint(conn: Connection, job: _Job[Any]) -> tuple[_Job[Any], Any,
-                                                             BaseException | None]:
+def _in_savepoint(conn: Connection, job: _Job[Any]) -> Outcome:
     # Straight on the sqlite3 connection: SQLAlchemy's nested-transaction bookkeeping cost
     # more than the savepoint itself, and SQLAlchemy needs to know nothing of it.
     sqlite = conn.connection.dbapi_connection
