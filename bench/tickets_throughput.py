@@ -192,8 +192,8 @@ async def main() -> int:
         "targets": {"sqlite_creates_per_second": ">= 1000", "p99_ms": "<= 20"},
         "results": results,
         "note": "The load generator shares the machine's 2 cores with the server and the "
-                "database; the server is one Python process (one event loop and one "
-                "writer thread, so one core's worth of Python under the GIL).",
+                "database. On SQLite the server is two Python processes: HTTP and reads "
+                "in one, ticket transactions in its writer process; on PostgreSQL one.",
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tickets_throughput.json").write_text(json.dumps(summary, indent=2) + "\n")

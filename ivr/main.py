@@ -104,6 +104,7 @@ class Hotline:
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
 
+        await self.tickets.start_writer_process()
         if s.downstream_url:
             self.outbox = OutboxWorker(self.db, s.downstream_url)
             self.tickets.on_event = self.outbox.wake
@@ -174,6 +175,7 @@ class Hotline:
         await self.pops.stop()
         if self._web:
             await self._web.cleanup()
+        await self.tickets.stop()
         if self.outbox:
             await self.outbox.stop()
         await self.db.close()

@@ -26,6 +26,7 @@ from ivr.staffing import Staffing
 from ivr.supervision import CannotSupervise, SupervisionService
 from ivr.supervisor_view import SupervisorView
 from store.db import Database
+from store.process_writer import WriterUnavailable
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.outbox import OutboxAdmin
 from tickets.service import TicketService
@@ -118,6 +119,8 @@ async def errors_and_auth(request: web.Request, handler: Callable[..., Any]) -> 
         return _error(404, str(exc))
     except AmiError as exc:
         return _error(503, f"the PBX did not take the change: {exc}")
+    except WriterUnavailable as exc:
+        return _error(503, str(exc))
     except web.HTTPException:
         raise
     except Exception:

@@ -28,9 +28,10 @@ from ivr.web import (
     string_field,
 )
 from tickets.errors import InvalidField
+from tickets.filing import parse_new_ticket
 from tickets.lifecycle import ACTIONS, Actor
 from tickets.measures import measure, report, report_csv, report_html
-from tickets.service import TicketFilters, parse_new_ticket
+from tickets.service import TicketFilters
 
 CONSOLE_PAGE = Path(__file__).with_name("static") / "console.html"
 EXPORT_LIMIT = 10000

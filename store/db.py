@@ -66,9 +66,11 @@ def utcnow() -> datetime:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
+        self.in_memory = False  # an SQLite database no other process can open
         if url.startswith("sqlite"):
-            path = url.split(":///", 1)[-1]
-            if path and path != ":memory:":
+            path = url.split(":///", 1)[-1] if ":///" in url else ""
+            self.in_memory = path in ("", ":memory:")
+            if not self.in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":

@@ -19,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from store.prepared import run_many
 
 T = TypeVar("T")
+
+
+class HasWork(Protocol):
+    work: Callable[[Connection], Any]
+
+
+J = TypeVar("J", bound=HasWork)
 _DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
 MAX_BATCH = 64  # transactions per commit, at most; bounds the wait behind a busy batch
 
@@ -144,15 +151,7 @@ class Writer:
 
     @staticmethod
     def _commit(conn: Connection, batch: list[_Job[Any]]) -> None:
-        try:
-            outcomes = _run_together(conn, batch) if len(batch) > 1 else None
-            if outcomes is None:  # alone, or one of the batch failed: each on its own
-                outcomes = _run_isolated(conn, batch)
-        except Exception as exc:  # nothing of the batch was written
-            outcomes = [(job, None, exc) for job in batch]
-        finally:
-            conn.info.pop(_DEFERRED, None)
-        _settle_all(outcomes)
+        _settle_all(run_batch(conn, batch))
 
     def close(self) -> None:
         """Finish the queued transactions, then release the connection."""
@@ -164,10 +163,24 @@ class Writer:
             self._engine.dispose()
 
 
-Outcome = tuple[_Job[Any], Any, BaseException | None]
+Outcome = tuple[J, Any, BaseException | None]  # the job, its result, or what it raised
 
 
-def _run_together(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome] | None:
+def run_batch(conn: Connection, batch: list[J]) -> list[Outcome[J]]:
+    """Every job's work in one transaction (group commit), each job's failure its own;
+    see Writer._serve. Never raises: a failure of the whole batch is every job's outcome."""
+    try:
+        outcomes = _run_together(conn, batch) if len(batch) > 1 else None
+        if outcomes is None:  # alone, or one of the batch failed: each on its own
+            outcomes = _run_isolated(conn, batch)
+    except Exception as exc:  # nothing of the batch was written
+        outcomes = [(job, None, exc) for job in batch]
+    finally:
+        conn.info.pop(_DEFERRED, None)
+    return outcomes
+
+
+def _run_together(conn: Connection, batch: list[J]) -> list[Outcome[J]] | None:
     """The batch's jobs in one transaction, no savepoints: the common case, where none
     fails. None if one failed (everything rolled back, nothing settled)."""
     results = []
@@ -183,8 +196,8 @@ def _run_together(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome] | N
     return results
 
 
-def _run_isolated(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
+def _run_isolated(conn: Connection, batch: list[J]) -> list[Outcome[J]]:
+    outcomes: list[Outcome[J]] = []
     with conn.begin():
         if len(batch) == 1:  # alone: its failure rolls back the transaction itself
             outcomes.append((batch[0], batch[0].work(conn), None))
@@ -195,9 +208,9 @@ def _run_isolated(conn: Connection, batch: list[_Job[Any]]) -> list[Outcome]:
     return outcomes
 
 
-def _settle_all(outcomes: list[Outcome]) -> None:
+def _settle_all(outcomes: list[Outcome[_Job[Any]]]) -> None:
     """Hand the outcomes to their callers' loops: one wake-up per loop, not one per job."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome[_Job[Any]]]] = {}
     for outcome in outcomes:
         by_loop.setdefault(outcome[0].loop, []).append(outcome)
     for loop, mine in by_loop.items():
@@ -205,12 +218,12 @@ def _settle_all(outcomes: list[Outcome]) -> None:
             loop.call_soon_threadsafe(_settle_each, mine)
 
 
-def _settle_each(outcomes: list[Outcome]) -> None:
+def _settle_each(outcomes: list[Outcome[_Job[Any]]]) -> None:
     for job, result, error in outcomes:
         _settle(job.future, result, error)
 
 
-def _in_savepoint(conn: Connection, job: _Job[Any]) -> Outcome:
+def _in_savepoint(conn: Connection, job: J) -> Outcome[J]:
     # Straight on the sqlite3 connection: SQLAlchemy's nested-transaction bookkeeping cost
     # more than the savepoint itself, and SQLAlchemy needs to know nothing of it.
     sqlite = conn.connection.dbapi_connection

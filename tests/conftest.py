@@ -27,7 +27,14 @@ def postgres_server():
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_db(request, tmp_path):
     """The same store tests on SQLite and on a real PostgreSQL server."""
-    if request.param == "sqlite":
+    database = await open_database(request, tmp_path, request.param)
+    yield database
+    await database.close()
+
+
+async def open_database(request, tmp_path, kind: str) -> Database:
+    """A migrated database of that kind ("sqlite" or "postgresql"), empty."""
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
     else:
         server = request.getfixturevalue("postgres_server")
@@ -38,5 +45,4 @@ async def store_db(request, tmp_path):
         url = server.url(name)
     database = Database(url)
     await database.migrate()
-    yield database
-    await database.close()
+    return database

@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tickets.calendar import WorkCalendar
+from tickets.filing import parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.measures import measure, period_of, report, report_csv, report_html
 from tickets.rules import rules_for
-from tickets.service import TicketService, parse_new_ticket
+from tickets.service import TicketService
 
 OP = Actor("op1", "operator")
 WATER = Actor("w", "unit", unit="water")

@@ -8,10 +8,11 @@ from aiohttp import web
 from tests.support.sipp import free_tcp_port
 from tests.support.stack import eventually
 from tickets.calendar import WorkCalendar
+from tickets.filing import parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.outbox import OutboxAdmin, OutboxWorker
 from tickets.rules import rules_for
-from tickets.service import TicketService, parse_new_ticket
+from tickets.service import TicketService
 
 OPERATOR = Actor("op1", "operator")
 

@@ -26,13 +26,21 @@ USERS = {"op": ("operator", "1001", None), "sup": ("supervisor", None, None),
 
 
 @pytest.fixture
-async def api(db, tmp_path):
+async def tickets(db):
+    """As `hotline run` has it: tickets written by the writer process."""
+    service = TicketService(db, rules_for("mengcheng"), WorkCalendar())
+    await service.start_writer_process()
+    await service.add_unit("water", "自来水公司", "05581234567")
+    await service.add_unit("roads", "住建局", "05587654321")
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def api(db, tickets, tmp_path):
     accounts = Accounts(db)
     for name, (role, seat, unit) in USERS.items():
         await accounts.add_user(name, role, f"{name}-password", seat=seat, unit=unit)
-    tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
-    await tickets.add_unit("water", "自来水公司", "05581234567")
-    await tickets.add_unit("roads", "住建局", "05587654321")
     calls = CallLog(db, "/rec")
 
     async def health():
@@ -92,6 +100,19 @@ async def test_bad_filings_name_the_field(api, patch, field):
     body = {k: v for k, v in {**NEW, **patch}.items() if v is not None}
     status, error, _ = await call("POST", "/api/tickets", json=body)
     assert status == 422 and error["field"] == field
+
+
+async def test_without_its_writer_process_filing_is_503_and_reading_goes_on(api, tickets):
+    call, _ = api
+    status, ticket, _ = await call("POST", "/api/tickets", json=NEW)
+    await tickets.stop()  # as if the writer process could not be started again
+    status, body, _ = await call("POST", "/api/tickets", json=NEW)
+    assert status == 503 and "writer process" in body["error"]
+    status, body, _ = await call("POST", f"/api/tickets/{ticket['id']}/dispatch",
+                                 json={"unit": "water"})
+    assert status == 503
+    status, same, _ = await call("GET", f"/api/tickets/{ticket['id']}")
+    assert status == 200 and same["status"] == "accepted"
 
 
 async def test_broken_bodies_are_4xx_never_500(api):

@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import open_database
 from tickets.calendar import WorkCalendar
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
+from tickets.filing import NewTicket, parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.models import OutboxMessage
 from tickets.rules import rules_for
-from tickets.service import NewTicket, TicketFilters, TicketService, parse_new_ticket
+from tickets.service import TicketFilters, TicketService
 
 OPERATOR = Actor("op1", "operator")
 SUPERVISOR = Actor("sup1", "supervisor")
@@ -34,12 +36,29 @@ def clock():
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "sqlite, writer process", "postgresql"])
+def backend(request):
+    """As tests/conftest.py's store_db, and SQLite once more with tickets written by the
+    writer process, as `hotline run` writes them."""
+    return request.param
+
+
 @pytest.fixture
-async def service(store_db, clock):
+async def store_db(backend, request, tmp_path):
+    database = await open_database(request, tmp_path, backend.split(",")[0])
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def service(store_db, backend, clock):
     svc = TicketService(store_db, rules_for("mengcheng"), WorkCalendar(), clock=clock)
+    if backend.endswith("writer process"):
+        await svc.start_writer_process()
     await svc.add_unit("water", "自来水公司", "05581234567")
     await svc.add_unit("roads", "住建局", "05587654321", duty_phone="05587654000")
-    return svc
+    yield svc
+    await svc.stop()
 
 
 def complaint(**kw):

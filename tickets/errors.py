@@ -8,6 +8,9 @@ TicketError
 """
 
 
+from typing import Any
+
+
 class TicketError(Exception):
     pass
 
@@ -16,6 +19,10 @@ class InvalidField(TicketError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The field travels too: errors come back pickled from the writer process.
+        return InvalidField, (self.field, str(self)), self.__dict__
 
 
 class StepRefused(TicketError):
