@@ -136,3 +136,15 @@ async def test_a_child_that_cannot_open_the_database_fails_start(tmp_path):
     process_writer = ProcessWriter(f"sqlite+aiosqlite:///{missing}", Notes(""))
     with pytest.raises(WriterUnavailable):
         await process_writer.start()
+
+
+async def test_a_call_waiting_for_a_restart_is_refused_at_stop_not_left_hanging(db_file):
+    process_writer = ProcessWriter(f"sqlite+aiosqlite:///{db_file}", Notes(""))
+    await process_writer.start()
+    os.kill(process_writer.pid, signal.SIGKILL)
+    await asyncio.sleep(0.05)  # its socket closed; the next child takes longer to start
+    waiting = asyncio.create_task(process_writer.call("pid", wait_for_start=30))
+    await asyncio.sleep(0)
+    await process_writer.stop()
+    with pytest.raises(WriterUnavailable):
+        await asyncio.wait_for(waiting, 5)
