@@ -137,6 +137,12 @@ async def load(host: str, port: int, token: str, work: str,
     return result
 
 
+def kept_target(offered: dict) -> bool:
+    """No errors, the offered rate delivered, and create p99 within 20 ms."""
+    return (not offered["errors"] and offered["create"]["p99_ms"] <= 20
+            and offered["create"]["per_second"] >= 0.95 * offered["offered_per_second"])
+
+
 async def run_backend(name: str, db_url: str) -> dict:
     port = free_tcp_port()
     server = await asyncio.to_thread(
@@ -161,13 +167,19 @@ async def run_backend(name: str, db_url: str) -> dict:
         server.terminate()
         server.wait(10)
     ratio = round(tickets["create"]["per_second"] / baseline["me"]["per_second"], 3)
-    within = [o["offered_per_second"] for o in offered
-              if o["errors"] == 0 and o["create"]["p99_ms"] <= 20
-              and o["create"]["per_second"] >= 0.95 * o["offered_per_second"]]
+    # The highest rate at which it and every lower rate kept create p99 within 20 ms with
+    # no errors and the load delivered: a lower rate that missed counts against the higher.
+    within = None
+    for o in offered:
+        if not kept_target(o):
+            break
+        within = o["offered_per_second"]
     return {"backend": name, "baseline_authenticated_get": baseline,
             "create_and_dispatch": tickets, "create_rate_over_baseline_rate": ratio,
             "offered_load": offered,
-            "highest_offered_rate_with_create_p99_within_20ms": max(within, default=None)}
+            "highest_offered_rate_with_create_p99_within_20ms": within,
+            "offered_rates_with_create_p99_within_20ms": [
+                o["offered_per_second"] for o in offered if kept_target(o)]}
 
 
 async def main() -> int:
