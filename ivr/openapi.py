@@ -121,7 +121,10 @@ def _ticket_paths() -> dict[str, Any]:
                          "until")]
     refused = {"409": _json(_ERROR, "the rules forbid this step now"),
                "422": _json(_ERROR, "a field is invalid"), "403": _json(_ERROR),
-               "404": _json(_ERROR)}
+               "404": _json(_ERROR),
+               "503": _json(_ERROR, "the ticket writer is restarting; the change may or may "
+                                    "not have been made: look the ticket up before trying "
+                                    "again")}
     return {
         "/api/tickets": {
             "get": {"summary": "Search tickets (units: only their own, masked)",

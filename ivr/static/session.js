@@ -9,7 +9,9 @@ async function api(path, options = {}) {
   if (token) headers.Authorization = "Bearer " + token;
   const response = await fetch(path, { ...options, headers });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.error || response.statusText), body);
+  if (!response.ok) {
+    throw Object.assign(new Error(body.error || response.statusText), body, { status: response.status });
+  }
   return body;
 }
 

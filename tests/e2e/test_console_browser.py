@@ -1,9 +1,14 @@
 """An operator files a ticket from the web console, in a real browser."""
 
+import asyncio
+import os
+import signal
+import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tests.support.browser import chromium
+from tests.support.stack import eventually
 
 
 async def test_operator_files_a_ticket_from_the_console(stack, tmp_path):
@@ -89,3 +94,45 @@ async def test_the_console_pops_up_the_ringing_call_and_prefills_the_form(stack)
         assert (await citizen).ok
         await page.wait_for_selector("#pop", state="hidden", timeout=15000)
     await phone
+
+
+def ticket_writer_pid(stack) -> int | None:
+    """The hotline's ticket writer process (store/process_writer.py), if one runs."""
+    found = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", "store.process_writer"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(found) <= 1, found
+    return int(found[0]) if found else None
+
+
+async def test_a_ticket_writer_killed_mid_filing_is_told_in_chinese_and_comes_back(stack):
+    added = stack.cli("users", "add", "op-restart", "--role", "operator", "--password",
+                      "op-restart-pass", "--seat", "1001")
+    assert added.returncode == 0, added.stderr
+    writer = ticket_writer_pid(stack)
+    assert writer is not None, "hotline run files tickets in a writer process"
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(f"{stack.base_url}/console?phone=13800000302&kind=help")
+        await page.fill("#user", "op-restart")
+        await page.fill("#password", "op-restart-pass")
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("#desk:not([hidden])")
+        await page.fill("#content", "小区停电，家中有老人需要用电")
+        os.kill(writer, signal.SIGSTOP)  # the filing will wait in the writer...
+        try:
+            await page.click("#ticket-form button[type=submit]")
+            await asyncio.sleep(1)
+        finally:
+            os.kill(writer, signal.SIGKILL)  # ...which dies before answering
+        await page.wait_for_selector("#ticket-result.error")
+        message = await page.text_content("#ticket-result")
+        assert "工单服务正在重启" in message and "历史工单" in message
+
+        async def new_writer():
+            pid = ticket_writer_pid(stack)
+            return pid if pid not in (None, writer) else None
+
+        await eventually(new_writer, timeout=30, what="a new ticket writer")
+        await page.click("#ticket-form button[type=submit]")  # the operator tries again
+        await page.wait_for_selector("#ticket-result.ok")
+        assert "工单已受理" in await page.text_content("#ticket-result")
