@@ -7,7 +7,7 @@ import subprocess
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.support.browser import chromium
+from tests.support.browser import chromium, logged_in_page
 from tests.support.stack import eventually
 
 
@@ -18,12 +18,9 @@ async def test_operator_files_a_ticket_from_the_console(stack, tmp_path):
     earlier = await stack.post("/api/tickets", {"phone": "13800000301", "kind": "help",
                                                 "content": "上周反映的路灯问题"})
     async with chromium() as browser:
-        page = await browser.new_page()
-        await page.goto(f"{stack.base_url}/console?phone=13800000301&kind=complaint")
-        await page.fill("#user", "op-browser")
-        await page.fill("#password", "op-browser-pass")
-        await page.click("button[type=submit]")
-        await page.wait_for_selector("#desk:not([hidden])")
+        page = await logged_in_page(
+            browser, f"{stack.base_url}/console?phone=13800000301&kind=complaint",
+            "op-browser", "op-browser-pass", "#desk:not([hidden])")
         assert "坐席 1001" in await page.text_content("#who")
         await page.wait_for_selector("#mode:text('日间受理')")  # the stack answers 7×24
         # the screen-pop parameters prefilled the form and the caller's history shows
@@ -69,12 +66,9 @@ async def test_the_console_pops_up_the_ringing_call_and_prefills_the_form(stack)
     await asyncio.sleep(0.5)
     assert (await register(stack.sip_port, "1401", "seat-1401-pass", phone_port)).ok
     async with chromium() as browser:
-        page = await browser.new_page()
-        await page.goto(f"{stack.base_url}/console")
-        await page.fill("#user", "op1401")
-        await page.fill("#password", "op1401-password")
-        await page.click("button[type=submit]")
-        await page.wait_for_selector("#desk:not([hidden])")
+        page = await logged_in_page(
+            browser, f"{stack.base_url}/console",
+            "op1401", "op1401-password", "#desk:not([hidden])")
         ready = await page.evaluate(
             "fetch('/api/seats/1401/ready', {method: 'POST', headers: "
             "{Authorization: 'Bearer ' + sessionStorage.getItem('hotline_token')}})"
@@ -111,12 +105,9 @@ async def test_a_ticket_writer_killed_mid_filing_is_told_in_chinese_and_comes_ba
     writer = ticket_writer_pid(stack)
     assert writer is not None, "hotline run files tickets in a writer process"
     async with chromium() as browser:
-        page = await browser.new_page()
-        await page.goto(f"{stack.base_url}/console?phone=13800000302&kind=help")
-        await page.fill("#user", "op-restart")
-        await page.fill("#password", "op-restart-pass")
-        await page.click("button[type=submit]")
-        await page.wait_for_selector("#desk:not([hidden])")
+        page = await logged_in_page(
+            browser, f"{stack.base_url}/console?phone=13800000302&kind=help",
+            "op-restart", "op-restart-pass", "#desk:not([hidden])")
         await page.fill("#content", "小区停电，家中有老人需要用电")
         os.kill(writer, signal.SIGSTOP)  # the filing will wait in the writer...
         try:

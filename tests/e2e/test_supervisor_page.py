@@ -3,7 +3,7 @@
 import asyncio
 import re
 
-from tests.support.browser import chromium
+from tests.support.browser import chromium, logged_in_page
 from tests.support.phones import staffed_phones
 from tests.support.sipp import (
     DtmfInfo,
@@ -17,12 +17,9 @@ async def test_the_live_page_shows_a_waiting_caller_then_the_abandonment(stack):
     assert stack.cli("users", "add", "sup-page", "--role", "supervisor", "--password",
                      "sup-page-password", "--seat", "1998").returncode == 0
     async with chromium() as browser:
-        page = await browser.new_page()
-        await page.goto(f"{stack.base_url}/supervisor")
-        await page.fill("#user", "sup-page")
-        await page.fill("#password", "sup-page-password")
-        await page.click("button[type=submit]")
-        await page.wait_for_selector("#board:not([hidden])")
+        page = await logged_in_page(
+            browser, f"{stack.base_url}/supervisor",
+            "sup-page", "sup-page-password", "#board:not([hidden])")
         abandoned_before = int(await page.text_content("#abandoned"))
         assert await page.text_content("#waiting") == "0"
         assert "1999" in await page.text_content("#seats"), "the seat on duty is listed"
@@ -44,12 +41,8 @@ async def test_the_live_page_shows_a_waiting_caller_then_the_abandonment(stack):
 
 
 async def _open_board(browser, stack, user, password):
-    page = await browser.new_page()
-    await page.goto(f"{stack.base_url}/supervisor")
-    await page.fill("#user", user)
-    await page.fill("#password", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#board:not([hidden])")
+    page = await logged_in_page(browser, f"{stack.base_url}/supervisor", user, password,
+                                "#board:not([hidden])")
     return page
 
 
