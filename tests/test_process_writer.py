@@ -5,6 +5,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +150,41 @@ async def test_a_call_waiting_for_a_restart_is_refused_at_stop_not_left_hanging(
     await process_writer.stop()
     with pytest.raises(WriterUnavailable):
         await asyncio.wait_for(waiting, 5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its parent must reap it
+
+
+async def test_the_child_ends_by_itself_when_the_service_dies_without_stopping_it(db_file):
+    service = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVICE_THAT_DIES.format(url=f"sqlite+aiosqlite:///{db_file}"),
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    child = int((await asyncio.wait_for(service.stdout.readline(), 30)).decode())
+    await service.wait()
+    for _ in range(100):
+        if not _alive(child):
+            break
+        await asyncio.sleep(0.1)
+    assert not _alive(child), "the writer process outlived the service"
+    assert notes(db_file) == ["left before dying"]
+
+
+SERVICE_THAT_DIES = """
+import asyncio, os
+from store.process_writer import ProcessWriter
+from tests.test_process_writer import Notes
+
+async def main():
+    writer = ProcessWriter("{url}", Notes(""))
+    await writer.start()
+    await writer.call("add", "left before dying")
+    print(writer.pid, flush=True)
+    os._exit(0)  # no stop(), no cleanup: as if the service were killed
+
+asyncio.run(main())
+"""
