@@ -27,15 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from store.prepared import run_many
 
 T = TypeVar("T")
+_DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
+MAX_BATCH = 64  # transactions per commit, at most; bounds the wait behind a busy batch
 
 
 class HasWork(Protocol):
+    """A job of a batch: this thread's _Job, or a request of store/process_writer.py."""
+
     work: Callable[[Connection], Any]
 
 
 J = TypeVar("J", bound=HasWork)
-_DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
-MAX_BATCH = 64  # transactions per commit, at most; bounds the wait behind a busy batch
 
 
 @dataclass
@@ -121,7 +123,7 @@ class Writer:
                 if batch:
                     try:
                         conn = conn or self._engine.connect()
-                        self._commit(conn, batch)
+                        _settle_all(run_batch(conn, batch))
                     except Exception as exc:
                         _settle_all([(job, None, exc) for job in batch])
                         if conn is not None:
@@ -148,10 +150,6 @@ class Writer:
                 return batch, True
             batch.append(more)
         return batch, False
-
-    @staticmethod
-    def _commit(conn: Connection, batch: list[_Job[Any]]) -> None:
-        _settle_all(run_batch(conn, batch))
 
     def close(self) -> None:
         """Finish the queued transactions, then release the connection."""

@@ -50,11 +50,9 @@ class TicketWrites:
         self._tz = ZoneInfo(timezone)
         self._units_seen: set[str] = set()
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {"rules": self.rules, "calendar": self.calendar, "timezone": self.timezone}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["rules"], state["calendar"], state["timezone"])  # type: ignore[misc]
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Configuration only: the writer process builds its own caches.
+        return TicketWrites, (self.rules, self.calendar, self.timezone)
 
     def _today(self, now: datetime) -> date:
         return now.astimezone(self._tz).date()
