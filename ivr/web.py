@@ -25,6 +25,7 @@ from ivr.seats import InvalidSeat, SeatService
 from ivr.staffing import Staffing
 from ivr.supervision import CannotSupervise, SupervisionService
 from ivr.supervisor_view import SupervisorView
+from store import jsonio
 from store.db import Database
 from store.process_writer import WriterUnavailable
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
@@ -73,7 +74,7 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 def safe_dumps(data: Any) -> str:
     """JSON with <, > and & escaped: text a citizen filed can never act as markup where a
     page embeds the response, and it still decodes to exactly what was filed."""
-    return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    return (jsonio.dumps(data).replace("<", "\\u003c")
             .replace(">", "\\u003e").replace("&", "\\u0026"))
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from store import jsonio
 from store.sqlite import sqlite_pragmas, writer_engine
 from store.writer import Writer
 
@@ -72,7 +73,9 @@ class Database:
             self.in_memory = path in ("", ":memory:")
             if not self.in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=True, json_serializer=jsonio.dumps,
+            json_deserializer=jsonio.loads)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

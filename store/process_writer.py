@@ -94,10 +94,24 @@ class _Channel(asyncio.BufferedProtocol):
         self.lost = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
         self._chunk = bytearray(READ_SIZE)
+        self._outgoing: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+
+    def send(self, data: bytes) -> None:
+        """Requests made in one turn of the event loop leave in one write: one system call
+        here, and the child reads them as one group."""
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(data)
+
+    def _flush(self) -> None:
+        data, self._outgoing = b"".join(self._outgoing), []
+        if self.transport is not None:
+            # No flow control: requests are bounded by the callers waiting on them.
+            self.transport.write(data)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return memoryview(self._chunk)
@@ -158,12 +172,10 @@ class ProcessWriter:
             if channel is None:
                 raise WriterUnavailable("the writer process is stopped" if self._stopping else
                                         "the writer process is restarting; try again")
-        assert channel.transport is not None
         request_id = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         channel.pending[request_id] = future
-        # No flow control: requests are bounded by the callers waiting on them.
-        channel.transport.write(frame((request_id, method, args)))
+        channel.send(frame((request_id, method, args)))
         return await future
 
     async def stop(self, timeout: float = 10.0) -> None:

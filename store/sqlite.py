@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from store import jsonio
+
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -19,7 +21,8 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def writer_engine(async_url: str) -> Engine:
     """A synchronous (pysqlite) engine on the same file, for the writer thread."""
-    engine = create_engine(async_url.replace("sqlite+aiosqlite:", "sqlite:", 1))
+    engine = create_engine(async_url.replace("sqlite+aiosqlite:", "sqlite:", 1),
+                           json_serializer=jsonio.dumps, json_deserializer=jsonio.loads)
     event.listen(engine, "connect", _own_transactions)
     event.listen(engine, "begin", _begin_immediate)
     return engine
