@@ -21,6 +21,7 @@ from store.db import Database, dialect_insert, utcnow
 log = logging.getLogger(__name__)
 CALLS = Call.__table__
 
+
 def update_call(conn: Connection, call_id: str, **values: Any) -> int:
     """Change columns of one call record inside a write transaction; how many rows changed
     (0: no such call). For writes that must share a transaction with the call record."""

@@ -18,8 +18,6 @@ from ivr.errors import AmiError, HotlineError
 from ivr.models import SupervisionAction
 from store.db import Database, utcnow
 
-SUPERVISION_ACTIONS = SupervisionAction.__table__
-
 # ChanSpy options: q quiet (no beep and name), E end when the spied channel hangs up,
 # S stop when no channel is left; w whisper (only the operator hears), B barge (all hear).
 MODES = {"listen": "qES", "whisper": "qESw", "barge": "qESB"}
@@ -87,7 +85,7 @@ class SupervisionService:
 
     async def _record_result(self, action_id: int, result: str) -> None:
         await self._db.write(lambda conn: conn.execute(
-            update(SUPERVISION_ACTIONS).where(SUPERVISION_ACTIONS.c.id == action_id)
+            update(SupervisionAction).where(SupervisionAction.id == action_id)
             .values(result=result)))
 
     async def log(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

@@ -50,6 +50,7 @@ MAX_BATCH = 16
 READY = 0  # the request id of the child's "connected and serving" frame
 START_TIMEOUT = 30.0  # seconds for a new child to import, connect and say it is ready
 RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0)  # after each death in a row, up to the last
+SERVED_A_WHILE = 60.0  # seconds; a child that dies later than this is not "in a row"
 
 
 class WriterUnavailable(Exception):
@@ -145,7 +146,6 @@ class ProcessWriter:
         self._name = name
         self._ids = itertools.count(READY + 1)
         self._channel: _Channel | None = None  # set while a child serves
-        self._latest: _Channel | None = None  # the newest child's, serving or not
         self._process: asyncio.subprocess.Process | None = None
         self._serving = asyncio.Event()
         self._stopping = False
@@ -157,8 +157,9 @@ class ProcessWriter:
 
     async def start(self) -> None:
         """Start the child and wait until it serves; raises if it cannot."""
-        await self._spawn()
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"{self._name}-watch")
+        channel = await self._spawn()
+        self._supervisor = asyncio.create_task(self._supervise(channel),
+                                               name=f"{self._name}-watch")
 
     async def call(self, method: str, *args: Any, wait_for_start: float = 10.0) -> Any:
         """handler.method(connection, *args) in one transaction of the child; raises what
@@ -201,7 +202,7 @@ class ProcessWriter:
                 process.kill()
                 await process.wait()
 
-    async def _spawn(self) -> None:
+    async def _spawn(self) -> _Channel:
         parent_end, child_end = socket.socketpair()
         try:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -228,10 +229,11 @@ class ProcessWriter:
                 self._process.kill()
             await self._process.wait()
             raise
-        self._channel = self._latest = channel
+        self._channel = channel
         channel.lost.add_done_callback(lambda _: self._lost(channel))
         self._serving.set()
         log.info("%s serving (pid %s)", self._name, self._process.pid)
+        return channel
 
     def _lost(self, channel: _Channel) -> None:
         """New calls wait for the next child from the moment this one's socket closes."""
@@ -239,13 +241,12 @@ class ProcessWriter:
             self._channel = None
             self._serving.clear()
 
-    async def _supervise(self) -> None:
+    async def _supervise(self, channel: _Channel) -> None:
         """The child died: fail what it had not answered, start another."""
-        deaths = 0
+        deaths = 0  # in a row, each soon after its start
         while not self._stopping:
-            assert self._process is not None and self._latest is not None
+            assert self._process is not None
             code = await self._process.wait()
-            channel = self._latest
             if channel.transport is not None:
                 channel.transport.close()
             await channel.lost
@@ -254,15 +255,14 @@ class ProcessWriter:
                 await asyncio.sleep(RESTART_DELAYS[min(deaths, len(RESTART_DELAYS) - 1)])
                 deaths += 1
                 try:
-                    await self._spawn()
+                    channel = await self._spawn()
                     break
                 except Exception:
                     log.exception("%s did not start; trying again", self._name)
-            # A child that served a while before dying starts the delays afresh.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._process.wait()), 60)
-                continue
-            deaths = 0
+            try:
+                await asyncio.wait_for(asyncio.shield(self._process.wait()), SERVED_A_WHILE)
+            except TimeoutError:
+                deaths = 0  # it served a while: a later death starts the delays afresh
 
 
 # -- the child's side --------------------------------------------------------------------------
@@ -318,20 +318,20 @@ def _answer(request_id: int, result: Any, error: BaseException | None) -> bytes:
             return frame((request_id, True, result))
         except Exception as exc:  # an answer that does not pickle is the handler's bug
             error = exc
-    error.add_note("in the writer process:\n" + "".join(traceback.format_exception(error)))
+    text = "in the writer process:\n" + "".join(traceback.format_exception(error))
+    error.add_note(text)
     try:
         encoded = frame((request_id, False, error))
         pickle.loads(encoded[HEADER.size:])  # it must come back whole, or as a RuntimeError
         return encoded
     except Exception:
-        text = "".join(traceback.format_exception(error))
-        return frame((request_id, False, RuntimeError(f"in the writer process: {text}")))
+        return frame((request_id, False, RuntimeError(text)))
 
 
 def serve(sock: socket.socket) -> None:
     """The child: receive (db_url, handler), connect, then answer requests until EOF."""
     from store.sqlite import writer_engine
-    from store.writer import run_batch
+    from store.writer import SerialConnection
 
     inbox = _Inbox(sock)
     first = inbox.take(1)
@@ -339,27 +339,19 @@ def serve(sock: socket.socket) -> None:
         return
     db_url, handler = first[0]
     engine = writer_engine(db_url)
-    conn: Connection | None = engine.connect()
+    connection = SerialConnection(engine)
+    connection.connect()  # a database it cannot open fails the start, not a first request
     sock.sendall(frame((READY, True, None)))
     gc.collect()
     gc.freeze()  # modules and the handler live as long as the process: never walk them
     try:
         while requests := inbox.take(MAX_BATCH):
-            batch = [_Request(request_id, _bind(handler, method, args))
-                     for request_id, method, args in requests]
-            try:
-                conn = conn or engine.connect()
-                outcomes = run_batch(conn, batch)
-            except Exception as exc:  # cannot connect: this batch fails, the next retries
-                outcomes = [(request, None, exc) for request in batch]
-                if conn is not None:
-                    conn.close()
-                    conn = None
+            outcomes = connection.run([_Request(request_id, _bind(handler, method, args))
+                                       for request_id, method, args in requests])
             sock.sendall(b"".join(_answer(request.request_id, result, error)
                                   for request, result, error in outcomes))
     finally:
-        if conn is not None:
-            conn.close()
+        connection.close()
         engine.dispose()
 
 

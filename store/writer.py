@@ -116,24 +116,16 @@ class Writer:
         The thread never dies of a database error: a batch that cannot even connect fails
         to its callers, and the next batch connects afresh."""
         assert self._engine is not None
-        conn: Connection | None = None
+        connection = SerialConnection(self._engine)
         try:
             while True:
                 batch, stopping = self._next_batch()
                 if batch:
-                    try:
-                        conn = conn or self._engine.connect()
-                        _settle_all(run_batch(conn, batch))
-                    except Exception as exc:
-                        _settle_all([(job, None, exc) for job in batch])
-                        if conn is not None:
-                            conn.close()
-                            conn = None
+                    _settle_all(connection.run(batch))
                 if stopping:
                     return
         finally:
-            if conn is not None:
-                conn.close()
+            connection.close()
 
     def _next_batch(self) -> tuple[list[_Job[Any]], bool]:
         """The next job (waiting for it) and all queued behind it; True once close() asked."""
@@ -162,6 +154,33 @@ class Writer:
 
 
 Outcome = tuple[J, Any, BaseException | None]  # the job, its result, or what it raised
+
+
+class SerialConnection:
+    """The one connection of a serial writer (this module's thread, or the writer process):
+    batches run on it with run_batch. A batch that cannot even connect fails to its
+    callers, and the next batch connects afresh."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def connect(self) -> None:
+        self._conn = self._conn or self._engine.connect()
+
+    def run(self, batch: list[J]) -> list[Outcome[J]]:
+        try:
+            self.connect()
+            assert self._conn is not None
+        except Exception as exc:
+            self.close()
+            return [(job, None, exc) for job in batch]
+        return run_batch(self._conn, batch)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def run_batch(conn: Connection, batch: list[J]) -> list[Outcome[J]]:

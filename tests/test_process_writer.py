@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,6 @@ class Notes:
         raise Unpicklable("cannot", "pickle")
 
     def hold(self, conn, seconds: float) -> int:
-        import time
-
         time.sleep(seconds)  # the child's own thread: it blocks nothing in the parent
         return os.getpid()
 

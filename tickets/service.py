@@ -3,7 +3,7 @@ tickets/writes.py; this is where they meet the database's writer and the reading
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -76,20 +76,20 @@ class TicketService:
 
     async def _write(self, work: Callable[[Connection], T]) -> T:
         """One transaction on the writer; the outbox worker wakes for what it committed."""
-        result = await self._db.write(work)
-        if self.on_event:
-            self.on_event()
-        return result
+        return await self._committed(self._db.write(work))
 
     async def _write_ticket(self, method: str, *args: Any) -> dict[str, Any]:
         """TicketWrites.<method>(connection, *args), in the writer process if there is one."""
         if self._process is not None:
-            result: dict[str, Any] = await self._process.call(method, *args)
-            if self.on_event:
-                self.on_event()
-            return result
+            return await self._committed(self._process.call(method, *args))
         change = getattr(self._writes, method)
         return await self._write(lambda conn: change(conn, *args))
+
+    async def _committed(self, transaction: Awaitable[T]) -> T:
+        result = await transaction
+        if self.on_event:
+            self.on_event()
+        return result
 
     # -- units ------------------------------------------------------------------------------
 
