@@ -1,6 +1,7 @@
 """Tickets through the store, on SQLite and PostgreSQL alike."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,6 +147,9 @@ async def test_full_lifecycle_with_audit_trail_and_outbox(service, store_db, clo
         outbox = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [m.event for m in outbox] == [e["event"] for e in events]
     assert len({m.idempotency_key for m in outbox}) == len(outbox)
+    keys = [uuid.UUID(m.idempotency_key) for m in outbox]  # UUIDv7: ordered by time
+    assert {k.version for k in keys} == {7}
+    assert [k.int >> 80 for k in keys] == sorted(k.int >> 80 for k in keys)
     assert outbox[-1].payload["ticket"]["status"] == "archived"
 
 

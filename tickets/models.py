@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,14 +65,14 @@ class Ticket(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     media_exposure: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    supervised: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     dispatched_on: Mapped[date | None] = mapped_column(Date)
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sign_deadline: Mapped[date | None] = mapped_column(Date)
     return_deadline: Mapped[date | None] = mapped_column(Date)
-    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    deadline: Mapped[date | None] = mapped_column(Date)
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     signed_late: Mapped[bool | None] = mapped_column(Boolean)
     first_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -93,8 +94,13 @@ class Ticket(Base):
     status_before_termination: Mapped[str | None] = mapped_column(String(32))
 
     # Covering indexes for the repeat-caller and crowd counts at filing (migration 0006).
+    # The supervised index holds only supervised tickets (migration 0010): the supervisor's
+    # list reads it, and filing an unsupervised ticket -- most of them -- never writes it.
     __table_args__ = (Index("ix_tickets_phone_matter", "phone", "matter_key", "created_at"),
-                      Index("ix_tickets_matter_window", "matter_key", "created_at", "phone"))
+                      Index("ix_tickets_matter_window", "matter_key", "created_at", "phone"),
+                      Index("ix_tickets_supervised", "supervised",
+                            sqlite_where=text("supervised IS 1"),
+                            postgresql_where=text("supervised IS true")))
 
 
 class TicketUnit(Base):
@@ -140,12 +146,21 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    ticket_id: Mapped[str] = mapped_column(String(20), index=True)
+    ticket_id: Mapped[str] = mapped_column(String(20))
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
-    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+    # The worker reads the messages still to deliver, in order; the admins' view the dead
+    # ones. Each index holds only its own (migration 0010): delivered messages, nearly all
+    # of them, are in neither, and a new message is written to the first alone.
+    __table_args__ = (Index("ix_outbox_pending", "id",
+                            sqlite_where=text("delivered_at IS NULL AND dead_at IS NULL"),
+                            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL")),
+                      Index("ix_outbox_dead", "id", sqlite_where=text("dead_at IS NOT NULL"),
+                            postgresql_where=text("dead_at IS NOT NULL")))
