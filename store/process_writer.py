@@ -330,6 +330,7 @@ def _answer(request_id: int, result: Any, error: BaseException | None) -> bytes:
 
 def serve(sock: socket.socket) -> None:
     """The child: receive (db_url, handler), connect, then answer requests until EOF."""
+    from store.checkpoints import Checkpointer
     from store.sqlite import writer_engine
     from store.writer import SerialConnection
 
@@ -338,9 +339,10 @@ def serve(sock: socket.socket) -> None:
     if not first:
         return
     db_url, handler = first[0]
-    engine = writer_engine(db_url)
+    engine = writer_engine(db_url, autocheckpoint=False)
     connection = SerialConnection(engine)
     connection.connect()  # a database it cannot open fails the start, not a first request
+    checkpointer = Checkpointer(str(engine.url.database))
     sock.sendall(frame((READY, True, None)))
     gc.collect()
     gc.freeze()  # modules and the handler live as long as the process: never walk them
@@ -350,7 +352,9 @@ def serve(sock: socket.socket) -> None:
                                        for request_id, method, args in requests])
             sock.sendall(b"".join(_answer(request.request_id, result, error)
                                   for request, result, error in outcomes))
+            checkpointer.committed()  # after answering: its work waits on nobody
     finally:
+        checkpointer.close()
         connection.close()
         engine.dispose()
 

@@ -19,11 +19,14 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def writer_engine(async_url: str) -> Engine:
-    """A synchronous (pysqlite) engine on the same file, for the writer thread."""
+def writer_engine(async_url: str, *, autocheckpoint: bool = True) -> Engine:
+    """A synchronous (pysqlite) engine on the same file, for a writer thread or process;
+    autocheckpoint=False leaves WAL checkpoints to a store.checkpoints.Checkpointer."""
     engine = create_engine(async_url.replace("sqlite+aiosqlite:", "sqlite:", 1),
                            json_serializer=jsonio.dumps, json_deserializer=jsonio.loads)
     event.listen(engine, "connect", _own_transactions)
+    if not autocheckpoint:
+        event.listen(engine, "connect", _no_autocheckpoint)
     event.listen(engine, "begin", _begin_immediate)
     return engine
 
@@ -32,6 +35,10 @@ def _own_transactions(dbapi_connection: Any, record: Any) -> None:
     sqlite_pragmas(dbapi_connection, record)
     # pysqlite would open transactions itself, lazily, at the first write; we open them.
     dbapi_connection.isolation_level = None
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _begin_immediate(connection: Any) -> None:
