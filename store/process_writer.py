@@ -11,7 +11,8 @@ take a synchronous connection first, `handler.method(conn, *args) -> result`. Th
 by name: `await writer.call("method", *args)`; arguments, results and errors travel as
 pickles over a socket pair, each in a frame (4-byte length, then the pickle). Requests that
 wait together run together, as one group commit, with each job's failure its own
-(store.writer.run_batch).
+(store.writer.run_batch). WAL checkpoints happen beside the commits, not in them
+(store.checkpoints).
 
 If the child dies, the calls it had not answered fail with WriterUnavailable (the hotline
 answers 503; a request's transaction may or may not have committed) and a new child starts.
@@ -284,22 +285,29 @@ class _Inbox:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self.on_idle: Callable[[], None] = lambda: None  # called before waiting for frames
         self._buffer = bytearray()
         self._chunk = bytearray(READ_SIZE)
         self.closed = False
 
     def take(self, limit: int) -> list[Any]:
-        """Every frame that has arrived, up to limit; waits only if none has. [] at the end."""
+        """Every frame that has arrived, up to limit; waits only if none has (after
+        on_idle). [] at the end."""
         while True:
             self._read_arrived()
             values = split_frames(self._buffer, limit)
             if values or self.closed:
                 return values
-            self._read(block=True)
+            self.on_idle()
+            if not self._read_arrived():  # what came in meanwhile is served at once
+                self._read(block=True)
 
-    def _read_arrived(self) -> None:
+    def _read_arrived(self) -> bool:
+        """Read what is there without waiting; whether there was anything."""
+        arrived = False
         while not self.closed and self._read(block=False):
-            pass
+            arrived = True
+        return arrived
 
     def _read(self, *, block: bool) -> bool:
         try:
@@ -343,6 +351,7 @@ def serve(sock: socket.socket) -> None:
     connection = SerialConnection(engine)
     connection.connect()  # a database it cannot open fails the start, not a first request
     checkpointer = Checkpointer(str(engine.url.database))
+    inbox.on_idle = checkpointer.idle
     sock.sendall(frame((READY, True, None)))
     gc.collect()
     gc.freeze()  # modules and the handler live as long as the process: never walk them
@@ -352,7 +361,7 @@ def serve(sock: socket.socket) -> None:
                                        for request_id, method, args in requests])
             sock.sendall(b"".join(_answer(request.request_id, result, error)
                                   for request, result, error in outcomes))
-            checkpointer.committed()  # after answering: its work waits on nobody
+            checkpointer.committed()
     finally:
         checkpointer.close()
         connection.close()

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, text
 
 from store.checkpoints import Checkpointer
@@ -33,14 +34,18 @@ def _wal_bytes(path: Path) -> int:
     return os.path.getsize(f"{path}-wal")
 
 
-def _commits(conn: Connection, count: int, checkpointer: Checkpointer | None) -> None:
+def _commits(conn: Connection, count: int, checkpointer: Checkpointer | None, *,
+             idle_between: bool = False) -> None:
     for _ in range(count):
         _commit(conn)
         if checkpointer is not None:
             checkpointer.committed()
+            if idle_between:
+                checkpointer.idle()
 
 
-def test_the_wal_stays_small_while_the_writer_commits(tmp_path):
+@pytest.mark.parametrize("idle_between", [False, True], ids=["never idle", "idle between"])
+def test_the_wal_stays_small_while_the_writer_commits(tmp_path, idle_between):
     alone = _writer(tmp_path / "alone.db")  # the same writes with nobody checkpointing
     _commits(alone, 600, None)
     grown = _wal_bytes(tmp_path / "alone.db")
@@ -49,7 +54,7 @@ def test_the_wal_stays_small_while_the_writer_commits(tmp_path):
     conn = _writer(tmp_path / "kept.db")
     checkpointer = Checkpointer(str(tmp_path / "kept.db"), commits_per_pass=10)
     try:
-        _commits(conn, 600, checkpointer)
+        _commits(conn, 600, checkpointer, idle_between=idle_between)
         kept = _wal_bytes(tmp_path / "kept.db")
     finally:
         checkpointer.close()
