@@ -38,7 +38,7 @@ class Checkpointer:
                                            check_same_thread=False)
         sqlite_pragmas(self._connection, None)
         self._commits_per_pass = commits_per_pass
-        self._commits = 0  # since the last pass began, or since the passes ended
+        self._commits = 0  # since the passes were last asked for, or since the WAL restarted
         self._copying = False  # a pass was asked for, and the WAL has not started over yet
         self._wake = threading.Event()
         self._copied = threading.Event()
@@ -63,15 +63,18 @@ class Checkpointer:
 
     def _catch_up(self) -> None:
         """Copy what the passes left; once the whole WAL is copied the next write starts it
-        over. A reader still on an older snapshot can hold the last pages back: then the
-        next try copies them."""
+        over. A reader still on an older snapshot can hold pages back: then the thread
+        passes again, so that what piles up meanwhile is not copied on the writer's time."""
         try:
             busy, in_wal, copied = self._checkpoint()
         except sqlite3.Error:  # the WAL grows meanwhile; nothing is lost
             log.exception("WAL checkpoint failed")
-            return
+            busy, in_wal, copied = 1, 0, 0
         if not busy and in_wal == copied:
             self._copying, self._commits = False, 0
+        else:
+            self._copied.clear()
+            self._wake.set()
 
     def _checkpoint(self) -> tuple[int, int, int]:
         """(busy, pages in the WAL, pages of it copied): SQLite's own answer."""

@@ -4,6 +4,7 @@ holds an old snapshot only delays that."""
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ def _commits(conn: Connection, count: int, checkpointer: Checkpointer | None, *,
             checkpointer.committed()
             if idle_between:
                 checkpointer.idle()
+            time.sleep(0.001)  # the pace of a busy writer (~600 commits/s), not a tight loop
 
 
 @pytest.mark.parametrize("idle_between", [False, True], ids=["never idle", "idle between"])
