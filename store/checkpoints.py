@@ -67,10 +67,11 @@ class Checkpointer:
         passes again, so that what piles up meanwhile is not copied on the writer's time."""
         try:
             busy, in_wal, copied = self._checkpoint()
+            whole = not busy and in_wal == copied
         except sqlite3.Error:  # the WAL grows meanwhile; nothing is lost
             log.exception("WAL checkpoint failed")
-            busy, in_wal, copied = 1, 0, 0
-        if not busy and in_wal == copied:
+            whole = False
+        if whole:
             self._copying, self._commits = False, 0
         else:
             self._copied.clear()

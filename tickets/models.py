@@ -139,6 +139,10 @@ class TicketSequence(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
+_PENDING = text("delivered_at IS NULL AND dead_at IS NULL")  # the same on both databases
+_DEAD = text("dead_at IS NOT NULL")
+
+
 class OutboxMessage(Base):
     """A ticket event waiting to be delivered downstream; written in the event's transaction."""
 
@@ -159,8 +163,6 @@ class OutboxMessage(Base):
     # The worker reads the messages still to deliver, in order; the admins' view the dead
     # ones. Each index holds only its own (migration 0010): delivered messages, nearly all
     # of them, are in neither, and a new message is written to the first alone.
-    __table_args__ = (Index("ix_outbox_pending", "id",
-                            sqlite_where=text("delivered_at IS NULL AND dead_at IS NULL"),
-                            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL")),
-                      Index("ix_outbox_dead", "id", sqlite_where=text("dead_at IS NOT NULL"),
-                            postgresql_where=text("dead_at IS NOT NULL")))
+    __table_args__ = (Index("ix_outbox_pending", "id", sqlite_where=_PENDING,
+                            postgresql_where=_PENDING),
+                      Index("ix_outbox_dead", "id", sqlite_where=_DEAD, postgresql_where=_DEAD))

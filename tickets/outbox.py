@@ -26,6 +26,9 @@ from tickets.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 425, 429}
+# Still to deliver: exactly the rows of the partial index ix_outbox_pending (tickets/models.py),
+# which the queries below use only while their condition reads the same.
+PENDING = (OutboxMessage.delivered_at.is_(None), OutboxMessage.dead_at.is_(None))
 
 
 def backoff_seconds(attempts: int, cap: float) -> float:
@@ -79,8 +82,7 @@ class OutboxWorker:
     async def _seconds_until_due(self) -> float:
         async with self._db.session() as session:
             due = await session.scalar(
-                select(OutboxMessage.next_attempt_at).where(
-                    OutboxMessage.delivered_at.is_(None), OutboxMessage.dead_at.is_(None))
+                select(OutboxMessage.next_attempt_at).where(*PENDING)
                 .order_by(OutboxMessage.id).limit(1))
         if due is None:
             return 30.0
@@ -91,8 +93,7 @@ class OutboxWorker:
         (not due yet, or failing now): no event ever overtakes an earlier one."""
         async with self._db.session() as session:
             pending = list(await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None),
-                                            OutboxMessage.dead_at.is_(None))
+                select(OutboxMessage).where(*PENDING)
                 .order_by(OutboxMessage.id).limit(self._batch)))
         delivered = 0
         for message in pending:
@@ -151,8 +152,7 @@ class OutboxAdmin:
         if state == "dead":
             query = query.where(OutboxMessage.dead_at.is_not(None))
         elif state == "pending":
-            query = query.where(OutboxMessage.delivered_at.is_(None),
-                                OutboxMessage.dead_at.is_(None))
+            query = query.where(*PENDING)
         elif state == "delivered":
             query = query.where(OutboxMessage.delivered_at.is_not(None))
         async with self._db.session() as session:
