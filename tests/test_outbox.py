@@ -174,3 +174,27 @@ async def test_a_rejected_event_goes_to_dead_letters_and_can_be_retried(setup):
     await eventually(lambda: _async(len(receiver.applied) == 2), timeout=10, what="retry")
     _delivered, total = await admin.messages("delivered", 10, 0)
     assert total == 2
+
+
+async def test_an_event_filed_as_a_round_ends_is_delivered_at_once(setup):
+    """The worker has just found nothing pending (so it would sleep 30 s) when a ticket is
+    filed: the filing's wake-up must start another round, not be lost."""
+    service, receiver, _worker, db = setup
+    await receiver.start()
+    filed: list[str] = []
+
+    class FilingAsTheRoundEnds(OutboxWorker):
+        async def _seconds_until_due(self) -> float:
+            pause = await super()._seconds_until_due()
+            if not filed:  # after the read, before the sleep
+                filed.append(await file_and_dispatch(service))
+            return pause
+
+    w = FilingAsTheRoundEnds(db, receiver.url, timeout=0.5, max_backoff=0.2)
+    service.on_event = w.wake
+    await w.start()
+    try:
+        await eventually(lambda: _async(len(receiver.applied) == 2), timeout=5,
+                         what="delivery of the event filed as the round ended")
+    finally:
+        await w.stop()

@@ -70,12 +70,16 @@ class OutboxWorker:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the round, not after: a wake-up (a new event, an admin's retry)
+            # that comes while the round reads the outbox must start another round, not
+            # be lost to a sleep of up to 30 s.
+            self._wake.clear()
             try:
                 await self.deliver_due()
+                pause = await self._seconds_until_due()
             except Exception:
                 log.exception("outbox round failed; trying again")
-            pause = await self._seconds_until_due()
-            self._wake.clear()
+                pause = 1.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
 
