@@ -1,9 +1,12 @@
 """Asterisk Manager Interface client that stays true to the PBX.
 
-Unlike panoramisk: `wait_connected` returns only after the login succeeded; every action
-has a timeout; the keep-alive Ping must be answered or the connection is dropped; after a
-reconnect nothing pending is re-sent (an Originate must never ring twice) and the
-`on_connected` hook re-reads live state instead of trusting old events.
+Unlike panoramisk: `wait_connected` returns only after the login succeeded and Asterisk
+has fully booted (AMI accepts a login before modules such as app_queue have registered
+their actions); every action has a timeout; the keep-alive Ping must be answered or the
+connection is dropped; after a reconnect nothing pending is re-sent (an Originate must
+never ring twice) and the `on_connected` hook re-reads live state instead of trusting old
+events. The hook runs beside the keep-alive, so a resynchronisation that retries for a
+while never leaves the connection unwatched; it is cancelled if the connection drops.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 EventHandler = Callable[[Message], None]
 ConnectedHook = Callable[[], Awaitable[None]]
+DisconnectedHook = Callable[[], None]
+
+# `core waitfullybooted` returns once every module is loaded; on a booted Asterisk at once.
+BOOT_TIMEOUT = 60.0
 
 
 def parse_message(frame: bytes) -> Message:
@@ -69,12 +76,14 @@ class AmiClient:
     def __init__(self, host: str, port: int, username: str, secret: str, *,
                  on_event: EventHandler | None = None,
                  on_connected: ConnectedHook | None = None,
+                 on_disconnected: DisconnectedHook | None = None,
                  action_timeout: float = 5.0, ping_interval: float = 5.0,
                  connect_timeout: float = 5.0, max_backoff: float = 5.0) -> None:
         self._host, self._port = host, port
         self._username, self._secret = username, secret
         self.on_event = on_event
         self.on_connected = on_connected
+        self.on_disconnected = on_disconnected
         self._action_timeout = action_timeout
         self._ping_interval = ping_interval
         self._connect_timeout = connect_timeout
@@ -171,23 +180,38 @@ class AmiClient:
         if not banner.startswith(b"Asterisk Call Manager"):
             raise AmiError(f"not an AMI banner: {banner[:40]!r}")
         reading = asyncio.create_task(self._read_frames(reader), name="ami-reader")
+        hook: asyncio.Task[None] | None = None
         try:
             await self._send("Login", {"Username": self._username, "Secret": self._secret,
                                        "Events": "on"}, self._connect_timeout, is_list=False)
+            await self._wait_fully_booted()
             self.connections += 1
             self._logged_in.set()
             log.info("AMI logged in to %s:%s", self._host, self._port)
             if self.on_connected:
-                try:
-                    await self.on_connected()
-                except Exception:
-                    log.exception("AMI resynchronisation failed")
+                hook = asyncio.create_task(self._connected_hook(self.on_connected),
+                                           name="ami-on-connected")
             await self._keep_alive(reading)
         finally:
             reading.cancel()
+            if hook is not None:
+                hook.cancel()
             # gather, not suppress(CancelledError): if stop() cancels us right here, that
             # cancellation must not be swallowed, or the connect loop would run on forever.
-            await asyncio.gather(reading, return_exceptions=True)
+            await asyncio.gather(reading, *([hook] if hook else []), return_exceptions=True)
+
+    async def _wait_fully_booted(self) -> None:
+        """Block until Asterisk has loaded every module: before that, actions of modules
+        still loading (QueueAdd, QueuePause...) answer "Invalid/unknown command"."""
+        await self._send("Command", {"Command": "core waitfullybooted"}, BOOT_TIMEOUT,
+                         is_list=False)
+
+    @staticmethod
+    async def _connected_hook(hook: ConnectedHook) -> None:
+        try:
+            await hook()
+        except Exception:
+            log.exception("AMI resynchronisation failed")
 
     async def _keep_alive(self, reading: asyncio.Task[None]) -> None:
         while True:
@@ -228,7 +252,10 @@ class AmiClient:
                 log.exception("AMI event handler failed on %s", message.get("Event"))
 
     def _disconnected(self) -> None:
+        was_connected = self._logged_in.is_set()
         self._logged_in.clear()
+        if was_connected and self.on_disconnected:
+            self.on_disconnected()
         for action_id, pending in list(self._pending.items()):
             if not pending.future.done():
                 # Fail, never re-send: the caller decides whether repeating is safe.

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ PAUSE_REASONS = {"break": "小休", "meal": "就餐", "training": "培训", "aft
                  "meeting": "会议", "other": "其他"}
 
 ConfigApplier = Callable[[], Awaitable[None]]
+
+
+class SeatsNotRestored(HotlineError):
+    """Some seats that were signed in could not be put back into their queues (yet)."""
 
 
 class InvalidSeat(HotlineError):
@@ -96,6 +101,9 @@ class SeatService:
         self._queue = queue
         self._night_queue = night_queue
         self.ami: AmiClient | None = None
+        # One seat's queue changes happen one at a time: an operator's pause must not be
+        # undone by a restore that read the seat just before it.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.apply_config: ConfigApplier | None = None  # e.g. `pjsip reload` on the running PBX
 
     async def write_config(self) -> None:
@@ -186,19 +194,21 @@ class SeatService:
                         reason: str | None = None) -> dict[str, Any]:
         if paused and reason is not None and reason not in PAUSE_REASONS:
             raise InvalidSeat("reason", f"reason must be one of {', '.join(PAUSE_REASONS)}")
-        seat = await self._seat(number)
-        await self._join_queue(seat, paused, reason)
-        return await self._store_state(number, in_queue=True, paused=paused,
-                                       reason=reason if paused else None)
+        async with self._locks[number]:
+            seat = await self._seat(number)
+            await self._join_queue(seat, paused, reason)
+            return await self._store_state(number, in_queue=True, paused=paused,
+                                           reason=reason if paused else None)
 
     async def sign_out(self, number: str) -> dict[str, Any]:
         """签出: the seat leaves the queue (end of shift); it is not restored after restarts."""
-        seat = await self._seat(number)
-        if self.ami is None:
-            raise AmiNotConnected("the seat service has no AMI connection")
-        for queue in self._queues(seat):
-            await self._leave(queue, seat.number)
-        return await self._store_state(number, in_queue=False, paused=False, reason=None)
+        async with self._locks[number]:
+            seat = await self._seat(number)
+            if self.ami is None:
+                raise AmiNotConnected("the seat service has no AMI connection")
+            for queue in self._queues(seat):
+                await self._leave(queue, seat.number)
+            return await self._store_state(number, in_queue=False, paused=False, reason=None)
 
     async def _store_state(self, number: str, *, in_queue: bool, paused: bool,
                            reason: str | None) -> dict[str, Any]:
@@ -215,13 +225,32 @@ class SeatService:
     async def resync(self) -> None:
         """After (re)connecting: put every seat that was in the queue back, as it was.
 
-        Queue membership lives in Asterisk's memory; a restarted Asterisk has none."""
+        Queue membership lives in Asterisk's memory; a restarted Asterisk has none. Raises
+        SeatsNotRestored naming the seats it could not restore, after trying every one;
+        re-running it is harmless (QueueAdd of a member already there is accepted)."""
         async with self._db.session() as session:
-            seats = list(await session.scalars(select(Seat).where(Seat.in_queue.is_(True))))
-        for seat in seats:
+            numbers = list(await session.scalars(
+                select(Seat.number).where(Seat.in_queue.is_(True)).order_by(Seat.number)))
+        restored, failed = [], []
+        for number in numbers:
             try:
-                await self._join_queue(seat, seat.paused, seat.pause_reason)
-            except HotlineError:
-                log.exception("could not restore seat %s to the queue", seat.number)
-        if seats:
-            log.info("restored %d seats to their queues", len(seats))
+                if await self._restore(number):
+                    restored.append(number)
+            except HotlineError as exc:
+                log.warning("could not restore seat %s to its queue: %s", number, exc)
+                failed.append(number)
+        if failed:
+            raise SeatsNotRestored(f"seats {', '.join(failed)} not back in their queues")
+        if restored:
+            log.info("restored %d seats to their queues: %s", len(restored),
+                     ", ".join(restored))
+
+    async def _restore(self, number: str) -> bool:
+        """One seat back into its queue, as the database says now (read under its lock)."""
+        async with self._locks[number]:
+            async with self._db.session() as session:
+                seat = await session.get(Seat, number)
+            if seat is None or not seat.in_queue:
+                return False  # signed out meanwhile
+            await self._join_queue(seat, seat.paused, seat.pause_reason)
+            return True

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import schedule as schedules
 from ivr.ami_client import AmiClient
-from ivr.errors import AmiError
+from ivr.errors import AmiError, AmiNotConnected
 from ivr.schedule import Schedule
 from store.db import utcnow
 from store.tasks import cancel_and_wait
@@ -58,7 +58,7 @@ class Staffing:
         await asyncio.to_thread(schedules.save, self._path, schedule)
         self.schedule = schedule
         self._mtime = await asyncio.to_thread(_mtime, self._path)
-        await self.apply()
+        await self._tell()
         return self.view()
 
     async def load(self) -> None:
@@ -74,20 +74,27 @@ class Staffing:
         await cancel_and_wait(self._task)
 
     async def apply(self) -> None:
-        """Tell Asterisk whether the day seats answer now. Quietly waits for AMI if it is
-        down: the next tick, or the reconnect, tells it."""
+        """Tell Asterisk whether the day seats answer now; raises AmiError if it cannot
+        (the resynchronisation after a reconnect retries until it could)."""
+        if self.ami is None:
+            raise AmiNotConnected("staffing has no AMI connection")
+        await self.ami.action("Setvar", Variable="HOTLINE_STAFFED",
+                              Value="yes" if self.staffed() else "no")
+
+    async def _tell(self) -> None:
+        """`apply`, quietly waiting for AMI if it is down: the next tick, or the
+        reconnect's resynchronisation, tells it."""
         if self.ami is None or not self.ami.connected:
             return
         try:
-            await self.ami.action("Setvar", Variable="HOTLINE_STAFFED",
-                                  Value="yes" if self.staffed() else "no")
+            await self.apply()
         except AmiError as exc:
             log.warning("could not set HOTLINE_STAFFED: %s", exc)
 
     async def _run(self) -> None:
         while True:
             await self._reload_if_edited()
-            await self.apply()
+            await self._tell()
             await asyncio.sleep(TICK_SECONDS)
 
     async def _reload_if_edited(self) -> None:

@@ -6,76 +6,7 @@ import pytest
 
 from ivr.ami_client import AmiClient, format_action, parse_message
 from ivr.errors import AmiActionFailed, AmiNotConnected, AmiTimeout
-from tests.support.sipp import free_tcp_port
-
-
-class ScriptedAmi:
-    """Speaks enough AMI: banner, Login, Ping, a list action, and faults on demand."""
-
-    def __init__(self) -> None:
-        self.port = free_tcp_port()
-        self.received: list[dict[str, str]] = []
-        self.answer_pings = True
-        self.logins = 0
-        self._writers: list[asyncio.StreamWriter] = []
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        self.drop_all()
-        if self._server:
-            self._server.close()
-            await self._server.wait_closed()
-
-    def drop_all(self) -> None:
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-
-    def send_event(self, text: str) -> None:
-        for writer in self._writers:
-            writer.write(text.encode())
-
-    async def _serve(self, reader, writer) -> None:
-        self._writers.append(writer)
-        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
-        try:
-            while True:
-                message = parse_message(await reader.readuntil(b"\r\n\r\n"))
-                self.received.append(message)
-                reply = self._reply(message)
-                if reply:
-                    writer.write(reply.encode())
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-
-    def _reply(self, m: dict[str, str]) -> str | None:
-        aid = m["ActionID"]
-        action = m["Action"]
-        if action == "Login":
-            if m.get("Secret") != "right":
-                return (f"Response: Error\r\nActionID: {aid}\r\n"
-                        "Message: Authentication failed\r\n\r\n")
-            self.logins += 1
-            return (f"Response: Success\r\nActionID: {aid}\r\n"
-                    "Message: Authentication accepted\r\n\r\n")
-        if action == "Ping":
-            if not self.answer_pings:
-                return None
-            return f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n"
-        if action == "CoreShowChannels":
-            return (f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
-                    f"Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: PJSIP/a-1\r\n"
-                    f"Uniqueid: 1.1\r\nLinkedid: 1.1\r\n\r\n"
-                    f"Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: PJSIP/b-2\r\n"
-                    f"Uniqueid: 1.2\r\nLinkedid: 1.1\r\n\r\n"
-                    f"Event: CoreShowChannelsComplete\r\nActionID: {aid}\r\n"
-                    f"EventList: Complete\r\nListItems: 2\r\n\r\n")
-        if action == "Fail":
-            return f"Response: Error\r\nActionID: {aid}\r\nMessage: No such thing\r\n\r\n"
-        return None  # "Originate" and anything else: never answered
+from tests.support.ami_peer import ScriptedAmi
 
 
 @pytest.fixture
@@ -212,3 +143,46 @@ async def test_actions_while_disconnected_fail_fast(ami):
     client = make()
     with pytest.raises(AmiNotConnected):
         await client.action("Ping")
+
+
+async def test_connected_only_once_asterisk_has_fully_booted(ami):
+    """AMI takes logins before app_queue has loaded; nothing may count as connected, and
+    no resynchronisation may run, until Asterisk says it has fully booted."""
+    peer, make = ami
+    peer.booted.clear()
+    resyncs = []
+
+    async def on_connected():
+        resyncs.append(await client.action("QueueAdd", Queue="hotline"))
+
+    client = make(on_connected=on_connected)
+    await client.start()
+    with pytest.raises(AmiNotConnected):
+        await client.wait_connected(0.6)
+    assert peer.logins == 1 and resyncs == []
+    peer.booted.set()
+    await client.wait_connected(2)
+    for _ in range(50):
+        if resyncs:
+            break
+        await asyncio.sleep(0.02)
+    assert resyncs and resyncs[0]["Message"] == "Done"
+
+
+async def test_a_long_resynchronisation_does_not_stop_the_keep_alive(ami):
+    peer, make = ami
+    release = asyncio.Event()
+
+    async def on_connected():
+        await release.wait()  # a resync retrying for a while
+
+    client = make(on_connected=on_connected)
+    await client.start()
+    await client.wait_connected(2)
+    peer.answer_pings = False
+    for _ in range(100):
+        if not client.connected:
+            break
+        await asyncio.sleep(0.02)
+    assert not client.connected, "a dead connection is noticed even during a resync"
+    release.set()
