@@ -34,6 +34,7 @@ from ivr.errors import AsteriskError
 from ivr.loop_watchdog import LoopWatchdog
 from ivr.menu import TicketStatus
 from ivr.prompts import build_prompts
+from ivr.resync import Resync
 from ivr.schedule import preset_for
 from ivr.screen_pops import ScreenPops
 from ivr.seats import SeatService
@@ -75,6 +76,7 @@ class Hotline:
         self.asterisk: AsteriskProcess | None = None
         self.ami: AmiClient | None = None
         self.tracker: CallTracker | None = None
+        self.resync = Resync({})  # the real parts once AMI is built (start)
         self._web: web.AppRunner | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -84,7 +86,8 @@ class Hotline:
         await self.db.migrate()
         await build_prompts(s.sounds_dir, s.recorded_prompts_dir)
         await self.staffing.load()
-        install, layout, secret = await asyncio.to_thread(self._prepare_asterisk)
+        install, layout, secret, changed_config = await asyncio.to_thread(
+            self._prepare_asterisk)
         await self.seats.write_config()
 
         # The AGI server listens before Asterisk takes its first call.
@@ -119,14 +122,21 @@ class Hotline:
         await web.TCPSite(self._web, s.bind, s.web_port).start()
 
         self.asterisk = AsteriskProcess(install, layout)
-        await self.asterisk.start()
+        # An Asterisk left running by a service that died keeps its callers: adopt it,
+        # unless the configuration it runs on is no longer the one just written.
+        if changed_config:
+            log.info("asterisk configuration changed: %s", ", ".join(sorted(changed_config)))
+        await self.asterisk.start(adopt=not changed_config)
         self._supervisor = asyncio.create_task(self._supervise_asterisk(), name="asterisk")
 
         self.ami = AmiClient(s.local_host, s.ami_port, AMI_USER, secret)
         self.tracker = CallTracker(self.call_log, self.ami)
         self.tracker.subscribers.append(self.pops.on_fact)
         self.ami.on_event = self.tracker.on_event
-        self.ami.on_connected = self._resync
+        self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
+                              "schedule": self.staffing.apply})
+        self.ami.on_connected = self.resync.run
+        self.ami.on_disconnected = self.resync.reset
         self.seats.ami = self.ami
         self.supervision.ami = self.ami
         self.staffing.ami = self.ami
@@ -139,20 +149,21 @@ class Hotline:
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
                  s.web_port)
 
-    def _prepare_asterisk(self) -> tuple[AsteriskInstall, AsteriskLayout, str]:
+    def _prepare_asterisk(self) -> tuple[AsteriskInstall, AsteriskLayout, str, set[str]]:
         """Locate Asterisk, write its configuration and data directory: file work, run in a
-        thread so the event loop never waits on the disk."""
+        thread so the event loop never waits on the disk. Also returns which configuration
+        files changed."""
         s = self.settings
         s.recordings_dir.mkdir(parents=True, exist_ok=True)
         install = AsteriskInstall.locate()
         layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
                                 install.sbin_dir)
         secret = ami_secret(s)
-        write_config(layout, render_all(template_values(
+        changed = write_config(layout, render_all(template_values(
             s, layout, secret, bench_dialplan=self._bench_dialplan,
             staffed=self.staffing.staffed())))
         prepare_data_dir(layout, s.sounds_dir)
-        return install, layout, secret
+        return install, layout, secret, changed
 
     async def stop(self) -> None:
         self._stopping = True
@@ -180,14 +191,6 @@ class Hotline:
             await self.outbox.stop()
         await self.db.close()
 
-    async def _resync(self) -> None:
-        """After every AMI (re)connect: re-read live calls, put seats back in their queues,
-        tell Asterisk whether it is staffed now."""
-        assert self.tracker is not None
-        await self.tracker.resync()
-        await self.seats.resync()
-        await self.staffing.apply()
-
     async def _reload_pjsip(self) -> None:
         if self.asterisk is not None and self.asterisk.is_running():
             await self.asterisk.rx("module reload res_pjsip.so")
@@ -198,15 +201,24 @@ class Hotline:
         return TicketStatus(number, f"ticket_status_{status}") if status else None
 
     async def health(self) -> dict[str, str]:
+        """What is up, with what is coming back named too: "seats": "restoring" until
+        every signed-in seat is in its queue again after a (re)connect, "tickets":
+        "restarting" while a dead ticket writer is replaced (both only while so)."""
         def up(ok: bool) -> str:
             return "up" if ok else "down"
 
-        return {
+        ami_up = self.ami is not None and self.ami.connected
+        state = {
             "asterisk": up(self.asterisk is not None and self.asterisk.is_running()),
-            "ami": up(self.ami is not None and self.ami.connected),
+            "ami": up(ami_up),
             "agi": up(self.agi is not None and self.agi.serving),
             "db": up(await self.db.ping()),
         }
+        if not ami_up or "seats" in self.resync.pending:
+            state["seats"] = "restoring"
+        if not self.tickets.writing:
+            state["tickets"] = "restarting"
+        return state
 
     async def _supervise_asterisk(self) -> None:
         """Asterisk died under us: start it again; the AMI client reconnects and resyncs."""

@@ -156,6 +156,11 @@ class ProcessWriter:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def serving(self) -> bool:
+        """A child is up and answering (false while one that died is being replaced)."""
+        return self._channel is not None
+
     async def start(self) -> None:
         """Start the child and wait until it serves; raises if it cannot."""
         channel = await self._spawn()

@@ -68,6 +68,11 @@ class TicketService:
             await self._process.stop()
 
     @property
+    def writing(self) -> bool:
+        """Filings and steps can be made now (false while a dead writer process restarts)."""
+        return self._process is None or self._process.serving
+
+    @property
     def timezone(self) -> str:
         return self._tz.key
 
