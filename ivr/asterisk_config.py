@@ -76,9 +76,12 @@ def prepare_data_dir(layout: AsteriskLayout, sounds_dir: Path) -> None:
     for link, source in links.items():
         if link.is_symlink() and link.resolve() == source.resolve():
             continue
-        if link.is_symlink():
-            link.unlink()
-        link.symlink_to(source)
+        # A new link renamed over the old one: a running Asterisk (adopted after the
+        # service restarted) playing a prompt never finds the path missing.
+        fresh = link.with_name(f".{link.name}.new")
+        fresh.unlink(missing_ok=True)
+        fresh.symlink_to(source)
+        fresh.replace(link)
 
 
 def render_template(text: str, values: dict[str, str], name: str = "template") -> str:
@@ -139,12 +142,29 @@ def render_all(values: dict[str, str], template_dir: Path = TEMPLATE_DIR) -> dic
     return rendered
 
 
-def write_config(layout: AsteriskLayout, files: dict[str, str]) -> None:
+def write_config(layout: AsteriskLayout, files: dict[str, str]) -> set[str]:
+    """Write the rendered files; returns the names whose content a running Asterisk would
+    read differently (the staffed-hours global is left out: the service sets it live)."""
     for directory in (layout.etc_dir, layout.run_dir, layout.log_dir, layout.lib_dir,
                       layout.spool_dir, layout.log_dir / "cdr-csv"):
         directory.mkdir(parents=True, exist_ok=True)
+    changed = set()
     for name, text in files.items():
-        write_atomically(layout.etc_dir / name, text)  # a reload never reads half a file
+        target = layout.etc_dir / name
+        try:
+            before = target.read_text(encoding="utf-8")
+        except OSError:
+            before = None
+        if before is None or _without_live_globals(before) != _without_live_globals(text):
+            changed.add(name)
+        if before != text:
+            write_atomically(target, text)  # a reload never reads half a file
+    return changed
+
+
+def _without_live_globals(text: str) -> str:
+    return "\n".join(line for line in text.splitlines()
+                     if not line.startswith("HOTLINE_STAFFED"))
 
 
 def ami_secret(settings: Settings) -> str:

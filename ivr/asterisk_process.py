@@ -1,4 +1,10 @@
-"""Owns one Asterisk instance: find the binary, start it, wait until booted, command it, stop it."""
+"""Owns one Asterisk instance: find the binary, start it, wait until booted, command it, stop it.
+
+If the service died (SIGKILL, out of memory) its Asterisk runs on without it, with the
+callers in the queue still waiting. The next start adopts that instance (found by its pid
+file, checked to be this home's) instead of killing it, as long as its configuration is
+the one the service would write; `hotline down` stops it whatever became of the service.
+"""
 
 from __future__ import annotations
 
@@ -63,16 +69,31 @@ class AsteriskProcess:
         self._install = install
         self._layout = layout
         self._process: asyncio.subprocess.Process | None = None
+        self._adopted: int | None = None  # the pid of an instance an earlier run started
+        self._adopted_exit: asyncio.Task[None] | None = None  # done when it has exited
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        if self._process is not None:
+            return self._process.pid
+        return self._adopted
 
     def is_running(self) -> bool:
-        return self._process is not None and self._process.returncode is None
+        if self._process is not None:
+            return self._process.returncode is None
+        return self._adopted_exit is not None and not self._adopted_exit.done()
 
-    async def start(self, boot_timeout: float = 30.0) -> None:
-        await self._stop_stale_instance()
+    async def start(self, boot_timeout: float = 30.0, *, adopt: bool = False) -> None:
+        """Start Asterisk and wait until it has booted. adopt: keep an instance an earlier
+        run of the service left running (its calls go on) instead of stopping it."""
+        self._process = self._adopted = self._adopted_exit = None
+        if adopt and (pid := running_instance(self._layout)) is not None:
+            log.warning("adopting the asterisk (pid %s) an earlier run left running", pid)
+            self._adopted = pid
+            self._adopted_exit = asyncio.create_task(_exited(pid), name="asterisk-adopted")
+            await self.wait_fully_booted(boot_timeout)
+            return
+        await stop_instance(self._layout)
         self._layout.log_dir.mkdir(parents=True, exist_ok=True)
         console_log = self._layout.log_dir / "console.log"
         with console_log.open("ab") as out:
@@ -88,11 +109,9 @@ class AsteriskProcess:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if self._process is not None and self._process.returncode is not None:
+            if not self.is_running():
                 raise AsteriskError(
-                    f"asterisk exited with {self._process.returncode} while booting; "
-                    f"see {self._layout.log_dir / 'console.log'}"
-                )
+                    f"asterisk exited while booting; see {self._layout.log_dir / 'console.log'}")
             with contextlib.suppress(AsteriskError):
                 await self.rx("core waitfullybooted", timeout=max(1.0, deadline - loop.time()))
                 return
@@ -121,7 +140,14 @@ class AsteriskProcess:
 
     async def stop(self, timeout: float = 15.0) -> None:
         process = self._process
-        if process is None or process.returncode is not None:
+        if process is None:
+            if self._adopted is not None and self.is_running():
+                with contextlib.suppress(AsteriskError):
+                    await self.rx("core stop now", timeout=5)
+                await stop_instance(self._layout, grace=timeout)
+                log.info("asterisk stopped")
+            return
+        if process.returncode is not None:
             return
         with contextlib.suppress(AsteriskError):
             await self.rx("core stop now", timeout=5)
@@ -133,34 +159,58 @@ class AsteriskProcess:
             await process.wait()
         log.info("asterisk stopped")
 
-    async def wait(self) -> int:
-        if self._process is None:
+    async def wait(self) -> int | None:
+        """Until Asterisk exits: its exit status, or None for an adopted instance (not our
+        child, so its status goes to whoever adopted the orphan)."""
+        if self._process is not None:
+            return await self._process.wait()
+        if self._adopted_exit is None:
             raise AsteriskError("asterisk was never started")
-        return await self._process.wait()
+        await asyncio.shield(self._adopted_exit)
+        return None
 
-    async def _stop_stale_instance(self) -> None:
-        """An Asterisk left behind by a killed service would hold our ports: stop it first."""
-        pid_file = self._layout.pid_file
-        try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return
-        if not _is_asterisk(pid):
-            return
-        log.warning("stopping a stale asterisk (pid %s) from an earlier run", pid)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if not _is_asterisk(pid):
-                return
-            await asyncio.sleep(0.1)
+
+def running_instance(layout: AsteriskLayout) -> int | None:
+    """The pid of the Asterisk running on this layout's configuration, if one is."""
+    try:
+        pid = int(layout.pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if not any(arg.endswith(b"asterisk") for arg in cmdline):
+        return None  # the pid was reused by another program
+    return pid if str(layout.config_file).encode() in cmdline else None
+
+
+async def stop_instance(layout: AsteriskLayout, *, grace: float = 10.0) -> int | None:
+    """Stop the Asterisk running on this layout (SIGTERM, then SIGKILL after `grace`
+    seconds); returns its pid, or None if none ran. Used for an instance left behind."""
+    pid = running_instance(layout)
+    if pid is None:
+        return None
+    log.warning("stopping the asterisk (pid %s) left running by an earlier run", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(_exited(pid), grace)
+    except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+        await _exited(pid)
+    return pid
 
 
-def _is_asterisk(pid: int) -> bool:
+async def _exited(pid: int) -> None:
+    """Until a process that need not be our child has exited (a pidfd turns readable)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"asterisk" in cmdline
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)

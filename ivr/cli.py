@@ -109,12 +109,26 @@ def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
     pid = _running_pid(settings)
     if pid is None:
         print("hotline is not running")
-        _pid_file(settings).unlink(missing_ok=True)
-        return 0
-    _stop(pid)
+    else:
+        _stop(pid)
+        print(f"hotline stopped (pid {pid})")
     _pid_file(settings).unlink(missing_ok=True)
-    print(f"hotline stopped (pid {pid})")
+    # A service that died (SIGKILL, out of memory) left its Asterisk running: stop it too.
+    if (asterisk_pid := asyncio.run(_stop_left_asterisk(settings))) is not None:
+        print(f"asterisk left running by the service stopped (pid {asterisk_pid})")
     return 0
+
+
+async def _stop_left_asterisk(settings: Settings) -> int | None:
+    from ivr.asterisk_config import AsteriskLayout
+    from ivr.asterisk_process import AsteriskInstall, stop_instance
+
+    try:
+        install = AsteriskInstall.locate()
+    except HotlineError:
+        return None  # no Asterisk installed: none can be running
+    return await stop_instance(AsteriskLayout(settings.asterisk_dir, install.modules_dir,
+                                              install.data_dir, install.sbin_dir))
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> int:

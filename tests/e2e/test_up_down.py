@@ -4,6 +4,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -58,3 +59,23 @@ def test_up_fails_with_the_reason_when_it_cannot_start(tmp_path):
     assert up.returncode != 0
     assert "address already in use" in up.stdout.lower(), up.stdout
     assert not (Path(env["HOTLINE_HOME"]) / "hotline.pid").exists()
+
+
+def test_down_stops_the_asterisk_a_killed_service_left_running(tmp_path):
+    env = stack_env(tmp_path / "home")
+    home = Path(env["HOTLINE_HOME"])
+    up = hotline(env, "up", "--timeout", "90")
+    assert up.returncode == 0, up.stdout + up.stderr
+    pid = int((home / "hotline.pid").read_text())
+    asterisk_pid = int((home / "asterisk/run/asterisk.pid").read_text())
+    os.kill(pid, 9)  # out of memory, say: nothing of the service runs its shutdown
+    for _ in range(50):
+        if not alive(pid):
+            break
+        time.sleep(0.1)
+    assert alive(asterisk_pid), "Asterisk outlives its service (its callers stay on)"
+    down = hotline(env, "down")
+    assert down.returncode == 0, down.stderr
+    assert "not running" in down.stdout and f"pid {asterisk_pid}" in down.stdout, down.stdout
+    assert not alive(asterisk_pid), "down must stop this home's Asterisk whatever became of " \
+                                    "the service"
