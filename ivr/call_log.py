@@ -115,6 +115,13 @@ class CallLog:
     async def queued(self, call_id: str, queue: str, at: datetime | None = None) -> None:
         await self._update(call_id, queue=queue, queue_joined=at or utcnow())
 
+    async def found_queued(self, call_id: str, queue: str, since: datetime) -> None:
+        """A resync found the caller waiting in a queue it joined while nobody listened:
+        record the queue unless an event already did (since: at the latest, when)."""
+        await self._db.write(lambda conn: conn.execute(
+            update(CALLS).where(CALLS.c.id == call_id, CALLS.c.queue.is_(None))
+            .values(queue=queue, queue_joined=since)))
+
     async def answered(self, call_id: str, seat: str, wait_seconds: float,
                        at: datetime | None = None) -> None:
         await self._update(call_id, seat=seat, wait_seconds=wait_seconds, answered=at or utcnow())

@@ -113,9 +113,12 @@ class CallTracker:
 
     async def resync(self) -> None:
         """Re-read the live channels after a (re)connect instead of trusting old events."""
+        # The open records first: a call that arrives after this read (its Newchannel
+        # applied while the channel list is on its way) is not taken for one that ended.
+        open_ids = await self._log.open_call_ids()
         channels = await self._ami.list_action("CoreShowChannels", timeout=10)
         live = {c.get("Linkedid", "") for c in channels}
-        for call_id in await self._log.open_call_ids():
+        for call_id in open_ids:
             if call_id not in live:
                 log.info("call %s ended while AMI was away", call_id)
                 await self._log.ended(call_id, "ended while the service was not listening")
@@ -126,6 +129,11 @@ class CallTracker:
                 seconds = _duration_seconds(channel.get("Duration", ""))
                 await self._log.call_arrived(call_id, channel.get("CallerIDNum", ""),
                                              utcnow() - timedelta(seconds=seconds))
+                if channel.get("Application") == "Queue":
+                    # It reached the queue while we were away (the dialplan's fallback when
+                    # the service died mid-menu): the answer will need to know it waited.
+                    queue = channel.get("ApplicationData", "").split(",", 1)[0]
+                    await self._log.found_queued(call_id, queue, utcnow())
         self.resyncs += 1
         log.info("resynchronised with %d live channels", len(channels))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.errors import ConfigurationError
+from store.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ async def build_prompts(sounds_dir: Path, recorded_dir: Path,
     await asyncio.gather(*(render_one(s) for s in stale))
     await _build_hold_music(sounds_dir / "moh")
     await _build_beep(sounds_dir / "zh" / "beep.wav")
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    write_atomically(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
     if stale:
         log.info("built %d prompts into %s", len(stale), sounds_dir)
     return len(stale)
@@ -127,9 +128,11 @@ async def _build_hold_music(moh_dir: Path) -> None:
     if target.exists():
         return
     moh_dir.mkdir(parents=True, exist_ok=True)
-    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(target),
+    tmp = target.with_suffix(".tmp.wav")  # a build killed half-way leaves no short file
+    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tmp),
                "synth", "0.5", "sine", "659", "synth", "0.5", "sine", "523",
                "fade", "0.05", "0.5", "0.2", "vol", "0.25", "pad", "0", "3")
+    tmp.replace(target)
 
 
 async def _build_beep(target: Path) -> None:
@@ -137,5 +140,7 @@ async def _build_beep(target: Path) -> None:
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(target),
+    tmp = target.with_suffix(".tmp.wav")
+    await _run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tmp),
                "synth", "0.25", "sine", "1000", "vol", "0.4")
+    tmp.replace(target)
