@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import dialplan_vars
-from ivr.agi_server import AgiChannel
-from ivr.callbacks import Callbacks
+from ivr.callback_requests.service import Callbacks
+from ivr.telephony import dialplan_vars
+from ivr.telephony.agi_server import AgiChannel
 
 MIN_NUMBER = 7  # shorter is an extension or a withheld number, not one we can call back
 

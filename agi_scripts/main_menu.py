@@ -1,6 +1,6 @@
 """AGI route `main_menu`: plays the hotline's voice menu and tells the dialplan where to go.
 
-The call flow itself lives in ivr.menu (pure); this module only executes its steps over
+The call flow itself lives in ivr.menu.flow (pure); this module only executes its steps over
 the AGI channel and keeps the call record up to date. A failing database never stops the
 menu: the record is best effort here, the caller's experience is not.
 """
@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr import dialplan_vars
-from ivr.agi_server import AgiChannel
-from ivr.call_log import CallLog
-from ivr.menu import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+from ivr.calls.call_log import CallLog
+from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+from ivr.telephony import dialplan_vars
+from ivr.telephony.agi_server import AgiChannel
 
 log = logging.getLogger(__name__)
 

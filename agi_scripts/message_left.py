@@ -10,9 +10,9 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr import dialplan_vars
-from ivr.agi_server import AgiChannel
-from ivr.callbacks import Callbacks
+from ivr.callback_requests.service import Callbacks
+from ivr.telephony import dialplan_vars
+from ivr.telephony.agi_server import AgiChannel
 
 
 @dataclass(frozen=True)

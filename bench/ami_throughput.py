@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from bench.ami_peer import answered_actions
-from ivr.ami_client import AmiClient
-from ivr.call_log import CallLog
-from ivr.call_tracker import CallTracker
+from ivr.calls.call_log import CallLog
+from ivr.calls.tracker import CallTracker
+from ivr.telephony.ami_client import AmiClient
 from store.db import Database
 from tests.support.sipp import free_tcp_port
 

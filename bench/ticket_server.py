@@ -6,16 +6,16 @@ import sys
 
 from aiohttp import web
 
-from ivr.auth import Accounts
-from ivr.call_log import CallLog
-from ivr.callbacks import Callbacks
+from ivr.accounts.service import Accounts
+from ivr.callback_requests.service import Callbacks
+from ivr.calls.call_log import CallLog
+from ivr.live_view.service import SupervisorView
 from ivr.main import build_ticket_service, freeze_startup_heap
-from ivr.screen_pops import ScreenPops
-from ivr.seats import SeatService
+from ivr.screen_pops.service import ScreenPops
+from ivr.seats.service import SeatService
 from ivr.settings import Settings
-from ivr.supervision import SupervisionService
-from ivr.supervisor_view import SupervisorView
-from ivr.web import WebServices, build_app
+from ivr.supervision.service import SupervisionService
+from ivr.web.app import WebServices, build_app
 from store.db import Database
 from tickets.outbox import OutboxAdmin
 

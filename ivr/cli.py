@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -41,10 +42,20 @@ def _pid_file(settings: Settings) -> Path:
 def _running_pid(settings: Settings) -> int | None:
     try:
         pid = int(_pid_file(settings).read_text())
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    """Running, not merely a zombie: a killed service that nobody has reaped yet (its
+    parent, `hotline up`, is long gone) still answers kill(pid, 0)."""
+    try:
+        os.kill(pid, 0)
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def _health(settings: Settings) -> tuple[int, dict[str, str] | str]:
@@ -97,12 +108,11 @@ def _stop(pid: int, timeout: float = 30) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return
         time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
@@ -120,8 +130,8 @@ def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stop_left_asterisk(settings: Settings) -> int | None:
-    from ivr.asterisk_config import AsteriskLayout
-    from ivr.asterisk_process import AsteriskInstall, stop_instance
+    from ivr.telephony.asterisk_config import AsteriskLayout
+    from ivr.telephony.asterisk_process import AsteriskInstall, stop_instance
 
     try:
         install = AsteriskInstall.locate()
@@ -147,7 +157,7 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[str]
 
 
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.auth import Accounts
+    from ivr.accounts.service import Accounts
 
     async def add(db: Database) -> str:
         user = await Accounts(db).add_user(args.name, args.role, args.password,
@@ -169,9 +179,9 @@ def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.asterisk_config import AsteriskLayout
-    from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
-    from ivr.seats import SeatService
+    from ivr.seats.service import SeatService
+    from ivr.telephony.asterisk_config import AsteriskLayout
+    from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
     async def add(db: Database) -> str:
         seats = SeatService(db, settings.asterisk_dir / "etc", settings.local_host,
@@ -190,7 +200,7 @@ def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.prompts import build_prompts
+    from ivr.menu.prompts import build_prompts
 
     count = asyncio.run(build_prompts(settings.sounds_dir, settings.recorded_prompts_dir))
     print(f"{count} prompts rebuilt in {settings.sounds_dir}")
@@ -198,8 +208,8 @@ def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.asterisk_config import AsteriskLayout
-    from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
+    from ivr.telephony.asterisk_config import AsteriskLayout
+    from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
     install = AsteriskInstall.locate()
     layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,

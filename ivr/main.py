@@ -14,9 +14,23 @@ from aiohttp import web
 from agi_scripts.callback_request import CallbackServices, callback_request
 from agi_scripts.main_menu import MainMenuServices, main_menu
 from agi_scripts.message_left import MessageServices, message_left
-from ivr.agi_server import FastAgiServer
-from ivr.ami_client import AmiClient
-from ivr.asterisk_config import (
+from ivr.accounts.service import Accounts
+from ivr.callback_requests.service import Callbacks
+from ivr.calls.call_log import CallLog
+from ivr.calls.tracker import CallTracker
+from ivr.errors import AsteriskError
+from ivr.live_view.service import SupervisorView
+from ivr.menu.flow import TicketStatus
+from ivr.menu.prompts import build_prompts
+from ivr.schedule.hours import preset_for
+from ivr.schedule.staffing import Staffing
+from ivr.screen_pops.service import ScreenPops
+from ivr.seats.service import SeatService
+from ivr.settings import Settings
+from ivr.supervision.service import SupervisionService
+from ivr.telephony.agi_server import FastAgiServer
+from ivr.telephony.ami_client import AmiClient
+from ivr.telephony.asterisk_config import (
     AMI_USER,
     AsteriskLayout,
     ami_secret,
@@ -25,24 +39,10 @@ from ivr.asterisk_config import (
     template_values,
     write_config,
 )
-from ivr.asterisk_process import AsteriskInstall, AsteriskProcess
-from ivr.auth import Accounts
-from ivr.call_log import CallLog
-from ivr.call_tracker import CallTracker
-from ivr.callbacks import Callbacks
-from ivr.errors import AsteriskError
-from ivr.loop_watchdog import LoopWatchdog
-from ivr.menu import TicketStatus
-from ivr.prompts import build_prompts
-from ivr.resync import Resync
-from ivr.schedule import preset_for
-from ivr.screen_pops import ScreenPops
-from ivr.seats import SeatService
-from ivr.settings import Settings
-from ivr.staffing import Staffing
-from ivr.supervision import SupervisionService
-from ivr.supervisor_view import SupervisorView
-from ivr.web import WebServices, build_app
+from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
+from ivr.telephony.loop_watchdog import LoopWatchdog
+from ivr.telephony.resync import Resync
+from ivr.web.app import WebServices, build_app
 from store.db import Database
 from store.tasks import cancel_and_wait
 from tickets.calendar import WorkCalendar

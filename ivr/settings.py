@@ -82,7 +82,7 @@ class Settings:
     # RTP ports for Asterisk: each call leg takes two (RTP and RTCP).
     rtp_ports: tuple[int, int] = (10000, 11999)
     queue_name: str = "hotline"
-    # Outside staffed hours the night seats' queue takes the calls (ivr/schedule.py).
+    # Outside staffed hours the night seats' queue takes the calls (ivr/schedule/hours.py).
     night_queue_name: str = "hotline-night"
     schedule_file: Path | None = None
     # The queue, as a citizen meets it: how long a seat rings before the next one is tried,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ivr.call_log import CallLog
+from ivr.calls.call_log import CallLog
 from ivr.errors import NotFound
 
 

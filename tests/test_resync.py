@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from ivr.ami_client import AmiClient
-from ivr.resync import Resync
-from ivr.seats import SeatService, SeatsNotRestored
+from ivr.seats.service import SeatService, SeatsNotRestored
+from ivr.telephony.ami_client import AmiClient
+from ivr.telephony.resync import Resync
 from tests.support.ami_peer import ScriptedAmi
 from tests.support.stack import eventually
 
@@ -62,7 +62,7 @@ async def test_seats_not_restored_are_retried_until_they_are(seats, peer, caplog
             final[interface] = paused
     assert final == {"PJSIP/1001": "false", "PJSIP/1002": "true"}
     restored = [r.getMessage() for r in caplog.records if "restored" in r.getMessage()
-                and r.name == "ivr.seats"]
+                and r.name == "ivr.seats.service"]
     assert restored == ["restored 2 seats to their queues: 1001, 1002"], \
         "success is logged once, and only once it is true"
     assert any("not restored yet" in r.getMessage() for r in caplog.records)

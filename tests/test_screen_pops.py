@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from ivr.call_log import CallLog
-from ivr.facts import SeatMissed, SeatRang
+from ivr.calls.call_log import CallLog
+from ivr.calls.facts import SeatMissed, SeatRang
 from ivr.main import build_ticket_service
-from ivr.screen_pops import ScreenPops
+from ivr.screen_pops.service import ScreenPops
 from ivr.settings import Settings
 
 

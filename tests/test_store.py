@@ -8,9 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, text
 
-import ivr.models  # noqa: F401  (registers the telephony tables)
 import tickets.models  # noqa: F401
-from ivr.auth import Accounts, InvalidUser
+from ivr.accounts.service import Accounts, InvalidUser
 from store.db import Base
 from store.writer import insert_at_commit
 

@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from ivr.call_log import CallLog
-from ivr.seats import SeatService
-from ivr.supervisor_view import SupervisorView
+from ivr.calls.call_log import CallLog
+from ivr.live_view.service import SupervisorView
+from ivr.seats.service import SeatService
 from store.db import utcnow
 
 

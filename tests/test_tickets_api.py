@@ -7,14 +7,14 @@ import json
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.auth import Accounts
-from ivr.call_log import CallLog
-from ivr.callbacks import Callbacks
-from ivr.screen_pops import ScreenPops
-from ivr.seats import SeatService
-from ivr.supervision import SupervisionService
-from ivr.supervisor_view import SupervisorView
-from ivr.web import WebServices, build_app
+from ivr.accounts.service import Accounts
+from ivr.callback_requests.service import Callbacks
+from ivr.calls.call_log import CallLog
+from ivr.live_view.service import SupervisorView
+from ivr.screen_pops.service import ScreenPops
+from ivr.seats.service import SeatService
+from ivr.supervision.service import SupervisionService
+from ivr.web.app import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
 from tickets.rules import rules_for

@@ -5,7 +5,6 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import ivr.models  # noqa: F401  (registers the tables on Base.metadata)
 import tickets.models  # noqa: F401
 from store.db import Base
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from ivr.agi_server import AgiChannel
 from ivr.main import Hotline
 from ivr.settings import Settings
+from ivr.telephony.agi_server import AgiChannel
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call
 from tests.support.stack import eventually, seat_on_duty, stack_env
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.main import Hotline
-from ivr.schedule import Schedule, save
+from ivr.schedule.hours import Schedule, save
 from ivr.settings import Settings
 from tests.support.sipp import (
     DtmfInfo,
@@ -105,7 +105,7 @@ async def test_at_night_with_no_night_seat_the_caller_hears_why_and_leaves_a_mes
 
 async def test_an_edited_schedule_file_is_applied_live(night_hotline, monkeypatch):
     hotline = night_hotline
-    monkeypatch.setattr("ivr.staffing.TICK_SECONDS", 0.2)
+    monkeypatch.setattr("ivr.schedule.staffing.TICK_SECONDS", 0.2)
     await hotline.staffing.stop()
     await hotline.staffing.start()  # tick faster, as the admin would not wait 10 s in a test
     path = hotline.settings.home / "schedule.toml"

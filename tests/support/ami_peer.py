@@ -2,7 +2,7 @@
 
 import asyncio
 
-from ivr.ami_client import parse_message
+from ivr.telephony.ami_client import parse_message
 from tests.support.sipp import free_tcp_port
 
 

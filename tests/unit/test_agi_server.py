@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from ivr.agi_server import AgiChannel, FastAgiServer, parse_reply
 from ivr.errors import AgiError, ChannelHungUp
+from ivr.telephony.agi_server import AgiChannel, FastAgiServer, parse_reply
 from tests.support.sipp import free_tcp_port
 
 HEADERS = (b"agi_network: yes\nagi_network_script: main_menu\nagi_request: agi://x/main_menu\n"

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from ivr.ami_client import AmiClient, format_action, parse_message
 from ivr.errors import AmiActionFailed, AmiNotConnected, AmiTimeout
+from ivr.telephony.ami_client import AmiClient, format_action, parse_message
 from tests.support.ami_peer import ScriptedAmi
 
 

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.asterisk_config import (
+from ivr.errors import ConfigurationError
+from ivr.settings import Settings
+from ivr.telephony.asterisk_config import (
     TEMPLATE_DIR,
     AsteriskLayout,
     ami_secret,
@@ -13,8 +15,6 @@ from ivr.asterisk_config import (
     render_template,
     template_values,
 )
-from ivr.errors import ConfigurationError
-from ivr.settings import Settings
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivr.menu import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
 
 
 def drive(menu: MainMenu, *keys: str):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.schedule import InvalidSchedule, Schedule, load, parse, preset_for, save
+from ivr.schedule.hours import InvalidSchedule, Schedule, load, parse, preset_for, save
 from tickets.calendar import WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

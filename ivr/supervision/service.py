@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ivr.ami_client import AmiClient
-from ivr.call_log import CallLog
+from ivr.calls.call_log import CallLog
 from ivr.errors import AmiError, HotlineError
-from ivr.models import SupervisionAction
+from ivr.supervision.models import SupervisionAction
+from ivr.telephony.ami_client import AmiClient
 from store.db import Database, utcnow
 
 # ChanSpy options: q quiet (no beep and name), E end when the spied channel hangs up,

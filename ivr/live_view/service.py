@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ivr.call_log import call_view
-from ivr.models import Call, Seat
-from ivr.seats import seat_view
-from ivr.staffing import Staffing
+from ivr.calls.call_log import call_view
+from ivr.calls.models import Call
+from ivr.schedule.staffing import Staffing
+from ivr.seats.models import Seat
+from ivr.seats.service import seat_view
 from store.db import Database, utcnow
 
 SERVICE_LEVEL_SECONDS = 15  # answered within 15 s counts towards the service level

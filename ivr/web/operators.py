@@ -8,11 +8,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ivr.auth import Principal
+from ivr.accounts.service import Principal
 from ivr.errors import NotFound
-from ivr.screen_pops import ALL_SEATS
-from ivr.supervision import MODES
-from ivr.web import (
+from ivr.screen_pops.service import ALL_SEATS
+from ivr.supervision.service import MODES
+from ivr.web.app import (
     PRINCIPAL,
     SERVICES,
     SOCKETS,

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.accounts.models import AuthSession, User
 from ivr.errors import HotlineError
-from ivr.models import AuthSession, User
 from store.db import Database, utcnow
 
 ROLES = ("operator", "supervisor", "admin", "unit")

@@ -11,7 +11,7 @@ from ivr.errors import ConfigurationError
 from ivr.settings import Settings
 from store.files import write_atomically
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "asterisk_conf"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 AMI_USER = "hotline"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # {{name}} rather than $name: the dialplan is full of ${VARIABLE} of its own.
@@ -98,7 +98,7 @@ def template_values(
     settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False,
     staffed: bool = True,
 ) -> dict[str, str]:
-    """staffed: the HOTLINE_STAFFED global Asterisk starts with (ivr/staffing.py keeps it
+    """staffed: the HOTLINE_STAFFED global Asterisk starts with (ivr/schedule/staffing.py keeps it
     current afterwards)."""
     return {
         "etc_dir": str(layout.etc_dir),

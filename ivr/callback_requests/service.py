@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from ivr.call_log import CallLog, update_call
+from ivr.callback_requests.models import CallbackTask
+from ivr.calls.call_log import CallLog, update_call
 from ivr.errors import NotFound
-from ivr.models import CallbackTask
 from store.db import Database, dialect_insert, utcnow
 
 KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}

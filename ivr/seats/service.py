@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.ami_client import AmiClient
 from ivr.errors import AmiActionFailed, AmiNotConnected, HotlineError, NotFound
-from ivr.models import Seat
+from ivr.seats.models import Seat
+from ivr.telephony.ami_client import AmiClient
 from store.db import Database, utcnow
 from store.files import write_atomically
 

@@ -13,17 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr.auth import Accounts, LoginFailed, Principal
-from ivr.call_log import CallLog, call_view
-from ivr.callbacks import Callbacks
+from ivr.accounts.service import Accounts, LoginFailed, Principal
+from ivr.callback_requests.service import Callbacks
+from ivr.calls.call_log import CallLog, call_view
 from ivr.errors import AmiError, NotFound
-from ivr.openapi import OPENAPI
-from ivr.schedule import InvalidSchedule
-from ivr.screen_pops import ScreenPops
-from ivr.seats import InvalidSeat, SeatService
-from ivr.staffing import Staffing
-from ivr.supervision import CannotSupervise, SupervisionService
-from ivr.supervisor_view import SupervisorView
+from ivr.live_view.service import SupervisorView
+from ivr.schedule.hours import InvalidSchedule
+from ivr.schedule.staffing import Staffing
+from ivr.screen_pops.service import ScreenPops
+from ivr.seats.service import InvalidSeat, SeatService
+from ivr.supervision.service import CannotSupervise, SupervisionService
+from ivr.web.openapi import OPENAPI
 from store import jsonio
 from store.db import Database
 from store.process_writer import WriterUnavailable
@@ -264,9 +264,9 @@ async def openapi(_request: web.Request) -> web.Response:
 
 def build_app(services: WebServices) -> web.Application:
     # each slice registers its own routes
-    from ivr.web_admin import add_admin_routes
-    from ivr.web_operators import add_operator_routes
-    from ivr.web_tickets import add_ticket_routes
+    from ivr.schedule.http import add_admin_routes
+    from ivr.web.operators import add_operator_routes
+    from ivr.web.tickets_routes import add_ticket_routes
 
     app = web.Application(middlewares=[errors_and_auth], client_max_size=MAX_BODY)
     app[SERVICES] = services

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.errors import NotFound
-from ivr.staffing import Staffing
-from ivr.web import SERVICES, json_object, json_response, require_role
+from ivr.schedule.staffing import Staffing
+from ivr.web.app import SERVICES, json_object, json_response, require_role
 
 
 def _staffing(request: web.Request) -> Staffing:

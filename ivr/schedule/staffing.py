@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ivr import schedule as schedules
-from ivr.ami_client import AmiClient
 from ivr.errors import AmiError, AmiNotConnected
-from ivr.schedule import Schedule
+from ivr.schedule import hours as schedules
+from ivr.schedule.hours import Schedule
+from ivr.telephony.ami_client import AmiClient
 from store.db import utcnow
 from store.tasks import cancel_and_wait
 from tickets.calendar import WorkCalendar

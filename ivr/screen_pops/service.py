@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-from ivr.call_log import CallLog, call_view
+from ivr.calls.call_log import CallLog, call_view
+from ivr.calls.facts import CallEnded, CallQueued, Fact, SeatAnswered, SeatMissed, SeatRang
 from ivr.errors import NotFound
-from ivr.facts import CallEnded, CallQueued, Fact, SeatAnswered, SeatMissed, SeatRang
 from store.db import utcnow
 from tickets.lifecycle import Actor
 from tickets.service import TicketFilters, TicketService

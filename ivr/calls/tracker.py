@@ -8,9 +8,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from ivr.ami_client import AmiClient, Message
-from ivr.call_log import CallLog
-from ivr.facts import (
+from ivr.calls.call_log import CallLog
+from ivr.calls.facts import (
     CallEnded,
     CallQueued,
     Fact,
@@ -19,6 +18,7 @@ from ivr.facts import (
     SeatMissed,
     SeatRang,
 )
+from ivr.telephony.ami_client import AmiClient, Message
 from store.db import utcnow
 from store.tasks import cancel_and_wait
 

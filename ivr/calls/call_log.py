@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from ivr.calls.models import Call
 from ivr.errors import NotFound
-from ivr.models import Call
 from store.db import Database, dialect_insert, utcnow
 
 log = logging.getLogger(__name__)

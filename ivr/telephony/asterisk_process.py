@@ -17,8 +17,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.asterisk_config import AsteriskLayout
 from ivr.errors import AsteriskError
+from ivr.telephony.asterisk_config import AsteriskLayout
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ivr.auth import Principal
+from ivr.accounts.service import Principal
 from ivr.errors import NotFound
-from ivr.web import (
+from ivr.web.app import (
     PRINCIPAL,
     SERVICES,
     RequestInvalid,
