@@ -27,8 +27,10 @@ up: install
 down:
 	@if [ -x $(VENV)/bin/hotline ]; then $(VENV)/bin/hotline down; else echo "hotline is not installed"; fi
 
+# ruff, then the layers of the house (import-linter contracts in pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # pytest exits 5 when it collected nothing: that is a failure here too.
 test: install lint

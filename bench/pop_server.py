@@ -12,13 +12,12 @@ from ivr.callback_requests.service import Callbacks
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
 from ivr.live_view.service import SupervisorView
-from ivr.main import build_ticket_service
+from ivr.main import WebServices, build_ticket_service, build_web_app
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
 from ivr.supervision.service import SupervisionService
 from ivr.telephony.ami_client import AmiClient
-from ivr.web.app import WebServices, build_app
 from store.db import Database
 from tickets.outbox import OutboxAdmin
 
@@ -42,7 +41,7 @@ async def main(db_url: str, web_port: int, ami_port: int, seats: int) -> None:
                                        "q-night"),
                            pops, SupervisionService(db, calls), Callbacks(db, calls),
                            SupervisorView(db, "hotline", "Asia/Shanghai"))
-    runner = web.AppRunner(build_app(services), access_log=None)
+    runner = web.AppRunner(build_web_app(services), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", web_port).start()
     await tracker.start()

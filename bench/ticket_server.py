@@ -10,12 +10,11 @@ from ivr.accounts.service import Accounts
 from ivr.callback_requests.service import Callbacks
 from ivr.calls.call_log import CallLog
 from ivr.live_view.service import SupervisorView
-from ivr.main import build_ticket_service, freeze_startup_heap
+from ivr.main import WebServices, build_ticket_service, build_web_app, freeze_startup_heap
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
 from ivr.supervision.service import SupervisionService
-from ivr.web.app import WebServices, build_app
 from store.db import Database
 from tickets.outbox import OutboxAdmin
 
@@ -35,7 +34,7 @@ async def main(db_url: str, port: int) -> None:
 
     seats = SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "hotline",
                         "hotline-night")
-    runner = web.AppRunner(build_app(WebServices(accounts, CallLog(db), health, tickets,
+    runner = web.AppRunner(build_web_app(WebServices(accounts, CallLog(db), health, tickets,
                                                  OutboxAdmin(db), db, seats,
                                                  ScreenPops(CallLog(db), tickets),
                                                  SupervisionService(db, CallLog(db)),

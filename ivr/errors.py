@@ -10,6 +10,8 @@ HotlineError
 │   ├── AmiActionFailed     Asterisk answered Response: Error
 │   └── AmiTimeout          Asterisk did not answer in time
 └── NotFound                a record the caller asked for does not exist
+
+Those that can reach the web API say their HTTP status (`http_status`; see http_kit/errors.py).
 """
 
 
@@ -34,7 +36,8 @@ class ChannelHungUp(AgiError):
 
 
 class AmiError(HotlineError):
-    pass
+    http_status = 503
+    http_prefix = "the PBX did not take the change: "
 
 
 class AmiNotConnected(AmiError):
@@ -50,4 +53,4 @@ class AmiTimeout(AmiError):
 
 
 class NotFound(HotlineError):
-    pass
+    http_status = 404

@@ -8,25 +8,34 @@ import functools
 import gc
 import logging
 import signal
+from dataclasses import dataclass
 
 from aiohttp import web
 
+import tickets.http as ticket_routes
 from agi_scripts.callback_request import CallbackServices, callback_request
 from agi_scripts.main_menu import MainMenuServices, main_menu
 from agi_scripts.message_left import MessageServices, message_left
 from ivr.accounts.service import Accounts
+from ivr.callback_requests import http as callback_routes
 from ivr.callback_requests.service import Callbacks
+from ivr.calls import http as call_routes
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
 from ivr.errors import AsteriskError
+from ivr.live_view import http as live_view_routes
 from ivr.live_view.service import SupervisorView
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts
+from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
+from ivr.screen_pops import http as pop_routes
 from ivr.screen_pops.service import ScreenPops
+from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
+from ivr.supervision import http as supervision_routes
 from ivr.supervision.service import SupervisionService
 from ivr.telephony.agi_server import FastAgiServer
 from ivr.telephony.ami_client import AmiClient
@@ -42,7 +51,11 @@ from ivr.telephony.asterisk_config import (
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
-from ivr.web.app import WebServices, build_app
+from ivr.web import auth as auth_routes
+from ivr.web import health as health_routes
+from ivr.web import openapi, pages
+from ivr.web.app import RouteSetup, build_app
+from ivr.web.health import HealthCheck
 from store.db import Database
 from store.tasks import cancel_and_wait
 from tickets.calendar import WorkCalendar
@@ -60,25 +73,34 @@ class Hotline:
         self.settings = settings
         self._bench_dialplan = bench_dialplan
         self.db = Database(settings.db_url)
+        # The AMI client first: the services that steer Asterisk are given it. Reading
+        # the secret here is one small file, before the service takes any request.
+        self.ami = AmiClient(settings.local_host, settings.ami_port, AMI_USER,
+                             ami_secret(settings))
         self.call_log = CallLog(self.db, str(settings.recordings_dir))
+        self.tracker = CallTracker(self.call_log, self.ami)
         self.accounts = Accounts(self.db)
         self.tickets = build_ticket_service(self.db, settings)
         self.outbox: OutboxWorker | None = None
         self.pops = ScreenPops(self.call_log, self.tickets)
-        self.supervision = SupervisionService(self.db, self.call_log)
+        self.supervision = SupervisionService(self.db, self.call_log, self.ami)
         self.callbacks = Callbacks(self.db, self.call_log)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
-                                 settings.queue_name, settings.night_queue_name)
+                                 settings.queue_name, settings.night_queue_name,
+                                 ami=self.ami, apply_config=self._reload_pjsip)
         self.staffing = Staffing(settings.schedule_path, preset_for(settings.city),
-                                 self.tickets.calendar, settings.timezone)
+                                 self.tickets.calendar, settings.timezone, ami=self.ami)
+        self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
+                              "schedule": self.staffing.apply})
+        self.tracker.subscribers.append(self.pops.on_fact)
+        self.ami.on_event = self.tracker.on_event
+        self.ami.on_connected = self.resync.run
+        self.ami.on_disconnected = self.resync.reset
         self.agi: FastAgiServer | None = None
         self.watchdog: LoopWatchdog | None = None
         self.asterisk: AsteriskProcess | None = None
-        self.ami: AmiClient | None = None
-        self.tracker: CallTracker | None = None
-        self.resync = Resync({})  # the real parts once AMI is built (start)
         self._web: web.AppRunner | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+        self._asterisk_keeper: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
@@ -86,8 +108,7 @@ class Hotline:
         await self.db.migrate()
         await build_prompts(s.sounds_dir, s.recorded_prompts_dir)
         await self.staffing.load()
-        install, layout, secret, changed_config = await asyncio.to_thread(
-            self._prepare_asterisk)
+        install, layout, changed_config = await asyncio.to_thread(self._prepare_asterisk)
         await self.seats.write_config()
 
         # The AGI server listens before Asterisk takes its first call.
@@ -113,7 +134,7 @@ class Hotline:
             self.tickets.on_event = self.outbox.wake
             await self.outbox.start()
 
-        self._web = web.AppRunner(build_app(WebServices(
+        self._web = web.AppRunner(build_web_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
             self.db, self.seats, self.pops, self.supervision, self.callbacks,
             SupervisorView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing)),
@@ -127,20 +148,9 @@ class Hotline:
         if changed_config:
             log.info("asterisk configuration changed: %s", ", ".join(sorted(changed_config)))
         await self.asterisk.start(adopt=not changed_config)
-        self._supervisor = asyncio.create_task(self._supervise_asterisk(), name="asterisk")
+        self._asterisk_keeper = asyncio.create_task(self._keep_asterisk_running(),
+                                                    name="asterisk-keeper")
 
-        self.ami = AmiClient(s.local_host, s.ami_port, AMI_USER, secret)
-        self.tracker = CallTracker(self.call_log, self.ami)
-        self.tracker.subscribers.append(self.pops.on_fact)
-        self.ami.on_event = self.tracker.on_event
-        self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
-                              "schedule": self.staffing.apply})
-        self.ami.on_connected = self.resync.run
-        self.ami.on_disconnected = self.resync.reset
-        self.seats.ami = self.ami
-        self.supervision.ami = self.ami
-        self.staffing.ami = self.ami
-        self.seats.apply_config = self._reload_pjsip
         await self.tracker.start()
         await self.ami.start()
         await self.ami.wait_connected(15)
@@ -149,7 +159,7 @@ class Hotline:
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
                  s.web_port)
 
-    def _prepare_asterisk(self) -> tuple[AsteriskInstall, AsteriskLayout, str, set[str]]:
+    def _prepare_asterisk(self) -> tuple[AsteriskInstall, AsteriskLayout, set[str]]:
         """Locate Asterisk, write its configuration and data directory: file work, run in a
         thread so the event loop never waits on the disk. Also returns which configuration
         files changed."""
@@ -158,16 +168,15 @@ class Hotline:
         install = AsteriskInstall.locate()
         layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
                                 install.sbin_dir)
-        secret = ami_secret(s)
         changed = write_config(layout, render_all(template_values(
-            s, layout, secret, bench_dialplan=self._bench_dialplan,
+            s, layout, ami_secret(s), bench_dialplan=self._bench_dialplan,
             staffed=self.staffing.staffed())))
         prepare_data_dir(layout, s.sounds_dir)
-        return install, layout, secret, changed
+        return install, layout, changed
 
     async def stop(self) -> None:
         self._stopping = True
-        await cancel_and_wait(self._supervisor)
+        await cancel_and_wait(self._asterisk_keeper)
         await self.staffing.stop()
         if self.watchdog:
             await self.watchdog.stop()
@@ -175,14 +184,11 @@ class Hotline:
             await self.agi.stop()
         if self.asterisk:
             await self.asterisk.stop()
-        if self.tracker:
-            # Let the hang-ups Asterisk reported on its way down reach the call records.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.tracker.idle(), 5)
-        if self.ami:
-            await self.ami.stop()
-        if self.tracker:
-            await self.tracker.stop()
+        # Let the hang-ups Asterisk reported on its way down reach the call records.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.tracker.idle(), 5)
+        await self.ami.stop()
+        await self.tracker.stop()
         await self.pops.stop()
         if self._web:
             await self._web.cleanup()
@@ -207,7 +213,7 @@ class Hotline:
         def up(ok: bool) -> str:
             return "up" if ok else "down"
 
-        ami_up = self.ami is not None and self.ami.connected
+        ami_up = self.ami.connected
         state = {
             "asterisk": up(self.asterisk is not None and self.asterisk.is_running()),
             "ami": up(ami_up),
@@ -220,7 +226,7 @@ class Hotline:
             state["tickets"] = "restarting"
         return state
 
-    async def _supervise_asterisk(self) -> None:
+    async def _keep_asterisk_running(self) -> None:
         """Asterisk died under us: start it again; the AMI client reconnects and resyncs."""
         assert self.asterisk is not None
         while not self._stopping:
@@ -262,3 +268,42 @@ async def run(settings: Settings, *, bench_dialplan: bool = False) -> None:
         log.info("stopping")
     finally:
         await hotline.stop()
+
+
+@dataclass(frozen=True)
+class WebServices:
+    """What the web app is built from; each slice's routes get only their own service."""
+
+    accounts: Accounts
+    calls: CallLog
+    health: HealthCheck
+    tickets: TicketService
+    outbox: OutboxAdmin
+    db: Database
+    seats: SeatService
+    pops: ScreenPops
+    supervision: SupervisionService
+    callbacks: Callbacks
+    live_view: SupervisorView
+    staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
+
+
+def build_web_app(services: WebServices) -> web.Application:
+    """The HTTP API and pages: every slice registers its own routes."""
+    setups: list[RouteSetup] = [
+        functools.partial(health_routes.setup, check=services.health),
+        functools.partial(auth_routes.setup, accounts=services.accounts),
+        functools.partial(call_routes.setup, calls=services.calls),
+        functools.partial(seat_routes.setup, seats=services.seats),
+        functools.partial(pop_routes.setup, pops=services.pops),
+        functools.partial(supervision_routes.setup, supervision=services.supervision),
+        functools.partial(callback_routes.setup, callbacks=services.callbacks),
+        functools.partial(live_view_routes.setup, view=services.live_view),
+        functools.partial(ticket_routes.setup, routes=ticket_routes.TicketRoutes(
+            services.tickets, services.outbox, services.db, services.calls)),
+        pages.setup,
+        openapi.setup,
+    ]
+    if services.staffing is not None:
+        setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
+    return build_app(setups)

@@ -58,6 +58,8 @@ class WriterUnavailable(Exception):
     """The writer process is not serving (starting, restarting or stopped); the change
     may or may not have been made."""
 
+    http_status = 503  # the web API answers it so (see http_kit/errors.py)
+
 
 def frame(value: Any) -> bytes:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)

@@ -11,10 +11,10 @@ from ivr.accounts.service import Accounts
 from ivr.callback_requests.service import Callbacks
 from ivr.calls.call_log import CallLog
 from ivr.live_view.service import SupervisorView
+from ivr.main import WebServices, build_web_app
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.supervision.service import SupervisionService
-from ivr.web.app import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
 from tickets.rules import rules_for
@@ -46,7 +46,7 @@ async def api(db, tickets, tmp_path):
     async def health():
         return {}
 
-    client = TestClient(TestServer(build_app(WebServices(
+    client = TestClient(TestServer(build_web_app(WebServices(
         accounts, calls, health, tickets, OutboxAdmin(db), db,
         SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline", "hotline-night"),
         ScreenPops(calls, tickets), SupervisionService(db, calls),

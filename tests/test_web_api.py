@@ -7,12 +7,12 @@ from ivr.accounts.service import Accounts
 from ivr.callback_requests.service import Callbacks
 from ivr.calls.call_log import CallLog
 from ivr.live_view.service import SupervisorView
+from ivr.main import WebServices, build_web_app
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.supervision.service import SupervisionService
-from ivr.web.app import WebServices, build_app
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
 from tickets.rules import rules_for
@@ -39,7 +39,7 @@ async def api(db, tmp_path):
                            ScreenPops(calls, tickets), SupervisionService(db, calls),
                            Callbacks(db, calls),
                            SupervisorView(db, "hotline", "Asia/Shanghai", staffing), staffing)
-    client = TestClient(TestServer(build_app(services), host="127.0.0.1"))
+    client = TestClient(TestServer(build_web_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health
     await client.close()

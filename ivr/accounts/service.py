@@ -9,13 +9,13 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from http_kit.principal import Principal
 from ivr.accounts.models import AuthSession, User
 from ivr.errors import HotlineError
 from store.db import Database, utcnow
@@ -32,17 +32,6 @@ class InvalidUser(HotlineError):
 
 class LoginFailed(HotlineError):
     pass
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is making a request."""
-
-    user_id: int
-    name: str
-    role: str
-    seat: str | None
-    unit: str | None
 
 
 def hash_password(password: str) -> str:

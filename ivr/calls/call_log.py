@@ -168,9 +168,12 @@ class CallLog:
             rows = await session.scalars(select(Call.id).where(Call.ended.is_(None)))
             return set(rows)
 
-    async def get(self, call_id: str) -> Call:
+    async def find(self, call_id: str) -> Call | None:
         async with self._db.session() as session:
-            call = await session.get(Call, call_id)
+            return await session.get(Call, call_id)
+
+    async def get(self, call_id: str) -> Call:
+        call = await self.find(call_id)
         if call is None:
             raise NotFound(f"no call {call_id}")
         return call

@@ -32,6 +32,8 @@ Hours = tuple[tuple[time, time], ...]
 
 
 class InvalidSchedule(HotlineError):
+    http_status = 422
+
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name

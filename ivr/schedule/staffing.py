@@ -33,7 +33,8 @@ TICK_SECONDS = 10.0
 
 class Staffing:
     def __init__(self, path: Path, default: Schedule, calendar: WorkCalendar, timezone: str,
-                 *, clock: Callable[[], datetime] = utcnow) -> None:
+                 *, ami: AmiClient | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self._path = path
         self._default = default
         self._calendar = calendar
@@ -41,7 +42,7 @@ class Staffing:
         self._clock = clock
         self._mtime: float | None = None
         self.schedule = default
-        self.ami: AmiClient | None = None
+        self.ami = ami
         self._task: asyncio.Task[None] | None = None
 
     def staffed(self) -> bool:

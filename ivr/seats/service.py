@@ -37,6 +37,8 @@ class SeatsNotRestored(HotlineError):
 
 
 class InvalidSeat(HotlineError):
+    http_status = 422
+
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
@@ -94,17 +96,20 @@ def seat_view(seat: Seat) -> dict[str, Any]:
 
 class SeatService:
     def __init__(self, db: Database, etc_dir: Path, media_address: str, queue: str,
-                 night_queue: str) -> None:
+                 night_queue: str, *, ami: AmiClient | None = None,
+                 apply_config: ConfigApplier | None = None) -> None:
+        """ami: None where no PBX connection exists (`hotline seats add` from the shell);
+        apply_config: how an added seat goes live (e.g. `pjsip reload`)."""
         self._db = db
         self._etc_dir = etc_dir
         self._media_address = media_address
         self._queue = queue
         self._night_queue = night_queue
-        self.ami: AmiClient | None = None
+        self.ami = ami
         # One seat's queue changes happen one at a time: an operator's pause must not be
         # undone by a restore that read the seat just before it.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.apply_config: ConfigApplier | None = None  # e.g. `pjsip reload` on the running PBX
+        self.apply_config = apply_config
 
     async def write_config(self) -> None:
         async with self._db.session() as session:

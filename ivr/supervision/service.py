@@ -25,7 +25,9 @@ MODE_LABELS = {"listen": "监听", "whisper": "耳语", "barge": "强插"}
 
 
 class CannotSupervise(HotlineError):
-    """The call is not in a state that can be listened to (409)."""
+    """The call is not in a state that can be listened to."""
+
+    http_status = 409
 
 
 def chanspy_data(target_seat: str, mode: str) -> str:
@@ -41,10 +43,10 @@ def action_view(a: SupervisionAction) -> dict[str, Any]:
 
 
 class SupervisionService:
-    def __init__(self, db: Database, call_log: CallLog) -> None:
+    def __init__(self, db: Database, call_log: CallLog, ami: AmiClient | None = None) -> None:
         self._db = db
         self._calls = call_log
-        self.ami: AmiClient | None = None
+        self.ami = ami
 
     async def supervise(self, call_id: str, mode: str, supervisor: str,
                         supervisor_seat: str | None) -> dict[str, Any]:

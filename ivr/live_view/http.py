@@ -1,0 +1,21 @@
+"""The supervisor's live view as JSON (the page itself is ivr/web/static/supervisor.html)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from http_kit.principal import require_role
+from http_kit.responses import json_response
+from ivr.live_view.service import SupervisorView
+
+LIVE_VIEW = web.AppKey("live view", SupervisorView)
+
+
+async def supervisor_state(request: web.Request) -> web.Response:
+    require_role(request, "supervisor", "admin", why="the live view is for supervisors")
+    return json_response(await request.app[LIVE_VIEW].snapshot())
+
+
+def setup(app: web.Application, view: SupervisorView) -> None:
+    app[LIVE_VIEW] = view
+    app.router.add_get("/api/supervisor/state", supervisor_state)
