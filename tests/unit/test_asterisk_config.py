@@ -76,7 +76,7 @@ def test_bench_menu_only_when_asked(settings, tmp_path):
 
 
 def test_dialplan_sends_every_ivr_failure_to_the_queue(rendered):
-    ivr = rendered["ivr.conf"]
+    ivr = rendered["extensions_ivr.conf"]
     assert 'GotoIf($["${AGISTATUS}" != "SUCCESS"]?fallback)' in ivr
     assert "exten => T," in ivr, "a stuck AGI must time out into the queue"
     assert ivr.rstrip().splitlines()[-1].strip().startswith("same => n,Goto(s,fallback)")
