@@ -1,11 +1,11 @@
 """Keeps the running PBX in line with the staffed hours, live.
 
 The dialplan reads one global, HOTLINE_STAFFED (yes/no), to choose the day queue or the
-night queue (asterisk_conf/queue.conf). This service sets it over AMI: at every tick, so a
-change of hour, an edited schedule file or a `dialplan reload` (which resets globals) takes
-effect within seconds, and right after every AMI (re)connect. If the service is down,
-Asterisk keeps the last value and the dialplan still falls through to whichever seats are on
-duty, or to a message: never a ring into nothing.
+night queue (asterisk_conf/extensions_queue.conf). This service sets it over AMI: at every
+tick, so a change of hour, an edited schedule file or a `dialplan reload` (which resets
+globals) takes effect within seconds, and right after every AMI (re)connect. If the service
+is down, Asterisk keeps the last value and the dialplan still falls through to whichever
+seats are on duty, or to a message: never a ring into nothing.
 """
 
 from __future__ import annotations

@@ -11,7 +11,11 @@ from ivr.errors import ConfigurationError
 from ivr.settings import Settings
 from store.files import write_atomically
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
+_REPO = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = _REPO / "asterisk_conf"
+# The benchmark's own dialplan (bench/ivr_throughput.py), kept out of the production
+# templates: render_all adds it only when template_values(bench_dialplan=True) asked for it.
+BENCH_TEMPLATE_DIR = _REPO / "bench" / "asterisk_conf"
 AMI_USER = "hotline"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # {{name}} rather than $name: the dialplan is full of ${VARIABLE} of its own.
@@ -99,7 +103,8 @@ def template_values(
     staffed: bool = True,
 ) -> dict[str, str]:
     """staffed: the HOTLINE_STAFFED global Asterisk starts with (ivr/schedule/staffing.py keeps it
-    current afterwards)."""
+    current afterwards). bench_dialplan: render_all also renders the benchmark's dialplan
+    (`hotline run --bench-dialplan`); it is the one value no template reads."""
     return {
         "etc_dir": str(layout.etc_dir),
         "modules_dir": str(layout.modules_dir),
@@ -130,16 +135,27 @@ def template_values(
         "queue_offer_seconds": str(settings.queue_offer_seconds),
         "staffed": "yes" if staffed else "no",
         "ivr_max_seconds": str(int(settings.ivr_max_seconds)),
-        "bench_include": "#include bench_menu.conf" if bench_dialplan else "",
+        "bench_dialplan": "yes" if bench_dialplan else "no",
     }
 
 
 def render_all(values: dict[str, str], template_dir: Path = TEMPLATE_DIR) -> dict[str, str]:
-    """File name → rendered text for every template."""
-    rendered = {}
-    for path in sorted(template_dir.glob("*.conf")):
-        rendered[path.name] = render_template(path.read_text(encoding="utf-8"), values, path.name)
+    """File name → rendered text for every template. With values["bench_dialplan"] = "yes",
+    also the benchmark's templates, each #included at the end of extensions.conf; otherwise
+    the configuration holds no trace of them."""
+    rendered = _render_dir(template_dir, values)
+    if values.get("bench_dialplan") == "yes":
+        bench = _render_dir(BENCH_TEMPLATE_DIR, values)
+        rendered.update(bench)
+        rendered["extensions.conf"] += (
+            "\n; The benchmark's dialplan (bench/asterisk_conf/), for --bench-dialplan only.\n"
+            + "".join(f"#include {name}\n" for name in bench))
     return rendered
+
+
+def _render_dir(template_dir: Path, values: dict[str, str]) -> dict[str, str]:
+    return {path.name: render_template(path.read_text(encoding="utf-8"), values, path.name)
+            for path in sorted(template_dir.glob("*.conf"))}
 
 
 def write_config(layout: AsteriskLayout, files: dict[str, str]) -> set[str]:

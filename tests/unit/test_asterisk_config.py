@@ -71,12 +71,31 @@ def test_bench_menu_only_when_asked(settings, tmp_path):
     layout = AsteriskLayout(tmp_path, Path("/m"), Path("/d"), Path("/s"))
     plain = render_all(template_values(settings, layout, "x"))["extensions.conf"]
     bench = render_all(template_values(settings, layout, "x", bench_dialplan=True))
-    assert "bench_menu.conf" not in plain
-    assert "#include bench_menu.conf" in bench["extensions.conf"]
+    assert "extensions_bench_menu.conf" not in plain
+    assert "#include extensions_bench_menu.conf" in bench["extensions.conf"]
+
+
+def test_only_the_bench_render_holds_the_bench_menu():
+    # Paths of their own: the test's tmp_path would carry "bench" in its name.
+    settings = Settings.from_env({"HOTLINE_HOME": "/srv/hotline"})
+    layout = AsteriskLayout(Path("/srv/hotline/asterisk"), Path("/m"), Path("/d"), Path("/s"))
+    plain = render_all(template_values(settings, layout, "x"))
+    bench = render_all(template_values(settings, layout, "x", bench_dialplan=True))
+    assert not list(TEMPLATE_DIR.glob("*bench*")), "the bench menu is no production template"
+    for name, text in plain.items():
+        assert "12399" not in text and "bench" not in text.lower(), name
+    menu = bench["extensions_bench_menu.conf"]
+    assert "[hotline-inbound](+)\nexten => 12399,1," in menu
+    assert "{{" not in menu
+    # The bench adds its menu and its #include, and changes nothing else.
+    assert set(bench) - set(plain) == {"extensions_bench_menu.conf"}
+    assert {n: t for n, t in bench.items() if n in plain and n != "extensions.conf"} == {
+        n: t for n, t in plain.items() if n != "extensions.conf"}
+    assert bench["extensions.conf"].startswith(plain["extensions.conf"])
 
 
 def test_dialplan_sends_every_ivr_failure_to_the_queue(rendered):
-    ivr = rendered["ivr.conf"]
+    ivr = rendered["extensions_ivr.conf"]
     assert 'GotoIf($["${AGISTATUS}" != "SUCCESS"]?fallback)' in ivr
     assert "exten => T," in ivr, "a stuck AGI must time out into the queue"
     assert ivr.rstrip().splitlines()[-1].strip().startswith("same => n,Goto(s,fallback)")
