@@ -35,6 +35,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.settings_report import report
+
+    print(*report(settings), sep="\n")
+    return 0
+
+
 def _pid_file(settings: Settings) -> Path:
     return settings.home / "hotline.pid"
 
@@ -232,6 +239,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, default=120)
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
+    sub.add_parser("settings", help="the effective settings, secrets hidden").set_defaults(
+        func=cmd_settings)
 
     users = sub.add_parser("users", help="web console users").add_subparsers(
         dest="users_command", required=True)
