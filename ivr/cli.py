@@ -23,15 +23,22 @@ from store.db import Database
 from tickets.errors import TicketError
 
 
-def _setup_logging() -> None:
-    logging.basicConfig(level=os.environ.get("HOTLINE_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.main import run
 
-    asyncio.run(run(settings, bench_dialplan=args.bench_dialplan))
+    bench_dialplan = args.bench_dialplan or settings.bench_dialplan
+    asyncio.run(run(settings, bench_dialplan=bench_dialplan))
+    return 0
+
+
+def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.settings_report import report
+
+    print(*report(settings), sep="\n")
     return 0
 
 
@@ -134,7 +141,7 @@ async def _stop_left_asterisk(settings: Settings) -> int | None:
     from ivr.telephony.asterisk_process import AsteriskInstall, stop_instance
 
     try:
-        install = AsteriskInstall.locate()
+        install = AsteriskInstall.locate(settings.asterisk_root)
     except HotlineError:
         return None  # no Asterisk installed: none can be running
     return await stop_instance(AsteriskLayout(settings.asterisk_dir, install.modules_dir,
@@ -190,7 +197,7 @@ def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
         control = settings.asterisk_dir / "run" / "asterisk.ctl"
         if not control.exists():
             return f"seat {seat['seat']} saved; it is loaded when the hotline starts"
-        install = AsteriskInstall.locate()
+        install = AsteriskInstall.locate(settings.asterisk_root)
         layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
                                 install.sbin_dir)
         await AsteriskProcess(install, layout).rx("module reload res_pjsip.so")  # live, no restart
@@ -211,7 +218,7 @@ def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.telephony.asterisk_config import AsteriskLayout
     from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
-    install = AsteriskInstall.locate()
+    install = AsteriskInstall.locate(settings.asterisk_root)
     layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
                             install.sbin_dir)
     print(asyncio.run(AsteriskProcess(install, layout).rx(" ".join(args.command))), end="")
@@ -224,14 +231,16 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="Asterisk and the hotline service in the foreground")
     run.add_argument("--bench-dialplan", action="store_true",
-                     default=os.environ.get("HOTLINE_BENCH_DIALPLAN") == "1",
-                     help="also load the pure-dialplan benchmark menu (12399)")
+                     help="also load the pure-dialplan benchmark menu (12399); "
+                          "HOTLINE_BENCH_DIALPLAN=1 does the same")
     run.set_defaults(func=cmd_run)
 
     up = sub.add_parser("up", help="start in the background; exit 0 once healthy")
     up.add_argument("--timeout", type=float, default=120)
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
+    sub.add_parser("settings", help="the effective settings, secrets hidden").set_defaults(
+        func=cmd_settings)
 
     users = sub.add_parser("users", help="web console users").add_subparsers(
         dest="users_command", required=True)
@@ -277,9 +286,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    _setup_logging()
     try:
-        return int(args.func(args, Settings.from_env()))
+        # Settings first: a bad value is refused before anything starts, and they say
+        # the log level.
+        settings = Settings.from_env()
+        _setup_logging(settings.log_level)
+        return int(args.func(args, settings))
     except (HotlineError, TicketError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2

@@ -165,7 +165,7 @@ class Hotline:
         files changed."""
         s = self.settings
         s.recordings_dir.mkdir(parents=True, exist_ok=True)
-        install = AsteriskInstall.locate()
+        install = AsteriskInstall.locate(s.asterisk_root)
         layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
                                 install.sbin_dir)
         changed = write_config(layout, render_all(template_values(

@@ -1,127 +1,207 @@
-"""Settings from the environment (CONTRACT.md); every default binds to loopback."""
+"""Settings from the environment (CONTRACT.md); every default binds to loopback.
+
+Each setting is declared once below, as a pydantic-settings field: its name gives the
+variable (`sip_port` is HOTLINE_SIP_PORT), its default is written there and only there, and
+its type says what a good value is. `Settings.from_env` is the edge where the service starts:
+it turns pydantic's ValidationError into one ConfigurationError naming each bad variable,
+and warns about HOTLINE_* variables that are no setting (a typo would otherwise be ignored).
+"""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Annotated, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BeforeValidator, Field, FiniteFloat, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ivr.errors import ConfigurationError
+from tickets.rules import PRESETS as CITY_PRESETS
+
+log = logging.getLogger(__name__)
+
+PREFIX = "HOTLINE_"
 
 
-def _port(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name, str(default))
-    try:
-        port = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a port number, got {raw!r}") from None
-    if not 0 < port < 65536:
-        raise ConfigurationError(f"{name} must be between 1 and 65535, got {port}")
+# Validators raise ValueError("must be ..., got ..."); from_env prefixes the variable's name.
+
+def _port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise ValueError(f"must be between 1 and 65535, got {port}")
     return port
 
 
-def _seconds(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+def _positive(value: float) -> float:
     if value <= 0:
-        raise ConfigurationError(f"{name} must be positive, got {value}")
+        raise ValueError(f"must be positive, got {value:g}")
     return value
 
 
-def _whole_seconds(env: dict[str, str], name: str, default: int) -> int:
-    """Asterisk's queue options take whole seconds, at least 5 (less would talk over itself)."""
-    value = _seconds(env, name, default)
-    if value != int(value) or value < 5:
-        raise ConfigurationError(f"{name} must be a whole number of seconds, at least 5, "
-                                 f"got {env.get(name)!r}")
-    return int(value)
+def _queue_seconds(value: int) -> int:
+    # Asterisk's queue options take whole seconds; under 5 the announcements talk over
+    # each other.
+    if value < 5:
+        raise ValueError(f"must be a whole number of seconds, at least 5, got {value}")
+    return value
 
 
-def _rtp_ports(env: dict[str, str], sip_port: int) -> tuple[int, int]:
-    raw = env.get("HOTLINE_RTP_PORTS")
-    if not raw:
-        # 2000 ports (1000 call legs) in a window picked by the SIP port, so instances on
-        # different SIP ports (tests, benchmarks) never compete for RTP ports.
-        start = 10000 + (sip_port % 20) * 2000
-        return start, start + 1999
-    low, sep, high = raw.partition("-")
-    try:
-        ports = int(low), int(high)
-    except ValueError:
-        raise ConfigurationError(f"HOTLINE_RTP_PORTS must be LOW-HIGH, got {raw!r}") from None
-    if not sep or not 1024 <= ports[0] < ports[1] < 65536 or ports[1] - ports[0] < 19:
-        raise ConfigurationError(f"HOTLINE_RTP_PORTS must be LOW-HIGH within 1024-65535 "
-                                 f"and span at least 20 ports, got {raw!r}")
+def _host_port(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"must be HOST:PORT, got {value!r}")
+    return value
+
+
+def _port_range(value: object) -> object:
+    """LOW-HIGH from the environment; a pair given in code passes through."""
+    if not isinstance(value, str):
+        return value
+    low, sep, high = value.partition("-")
+    if not (sep and low.strip().isdigit() and high.strip().isdigit()):
+        raise ValueError(f"must be LOW-HIGH, got {value!r}")
+    return int(low), int(high)
+
+
+def _rtp_window(ports: tuple[int, int]) -> tuple[int, int]:
+    # Each call leg takes two ports (RTP and RTCP): 20 ports are ten legs, the least useful.
+    low, high = ports
+    if not 1024 <= low < high <= 65535 or high - low < 19:
+        raise ValueError(f"must be LOW-HIGH within 1024-65535 and span at least 20 ports, "
+                         f"got {low}-{high}")
     return ports
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    db_url: str
-    bind: str
-    sip_port: int
-    ami_port: int
-    agi_port: int
-    web_port: int
-    trunk: str
-    downstream_url: str | None
+def _default_rtp_window(sip_port: int) -> tuple[int, int]:
+    # 2000 ports (1000 call legs) in a window picked by the SIP port, so instances on
+    # different SIP ports (tests, benchmarks) never compete for RTP ports.
+    start = 10000 + (sip_port % 20) * 2000
+    return start, start + 1999
+
+
+def _log_level(name: str) -> str:
+    level = name.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"must be one of {', '.join(logging.getLevelNamesMapping())}, "
+                         f"got {name!r}")
+    return level
+
+
+def _city(city: str) -> str:
+    if city not in CITY_PRESETS:
+        raise ValueError(f"must be one of {', '.join(CITY_PRESETS)}, got {city!r}")
+    return city
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be an IANA time zone such as Asia/Shanghai, got {name!r}") from None
+    return name
+
+
+Port = Annotated[int, AfterValidator(_port)]
+Seconds = Annotated[FiniteFloat, AfterValidator(_positive)]
+QueueSeconds = Annotated[int, AfterValidator(_queue_seconds)]
+# NoDecode: the variable is LOW-HIGH, not the JSON pydantic-settings expects for a tuple.
+PortRange = Annotated[tuple[int, int], NoDecode, BeforeValidator(_port_range),
+                      AfterValidator(_rtp_window)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        frozen=True,
+        validate_default=True,  # defaults go through the same checks (HOTLINE_HOME resolved)
+        env_ignore_empty=True,  # `HOTLINE_X=` means unset, as it does for the shell's ${X:-…}
+        extra="forbid",
+    )
+
+    home: Annotated[Path, AfterValidator(Path.resolve)] = Path("var")
+    db_url: str = Field(
+        default_factory=lambda s: f"sqlite+aiosqlite:///{s['home'] / 'hotline.db'}")
+    bind: str = "127.0.0.1"
+    sip_port: Port = 5060
+    ami_port: Port = 5038
+    agi_port: Port = 4573
+    web_port: Port = 8080
+    trunk: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:5080"
+    downstream_url: str | None = None
     # How long a caller may spend in the Python IVR before the dialplan takes them to the
     # operator queue anyway: the guard against an AGI server that is up but stuck.
-    ivr_max_seconds: float
+    ivr_max_seconds: Seconds = 300
     # A blocked event loop for this long hands every IVR caller back to the dialplan.
-    loop_stall_seconds: float
+    loop_stall_seconds: Seconds = 5
     # Ticket rules: a city preset (tickets/rules.py), the local time zone for working days,
     # and an optional TOML of holidays/make-up workdays for years chinese-calendar lacks.
-    city: str = "mengcheng"
-    timezone: str = "Asia/Shanghai"
+    city: Annotated[str, AfterValidator(_city)] = "mengcheng"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Shanghai"
     calendar_file: Path | None = None
-    # RTP ports for Asterisk: each call leg takes two (RTP and RTCP).
-    rtp_ports: tuple[int, int] = (10000, 11999)
-    queue_name: str = "hotline"
-    # Outside staffed hours the night seats' queue takes the calls (ivr/schedule/hours.py).
-    night_queue_name: str = "hotline-night"
+    # RTP ports for Asterisk; unset, a window picked by the SIP port.
+    rtp_ports: PortRange = Field(default_factory=lambda s: _default_rtp_window(s["sip_port"]))
+    # Staffed hours (ivr/schedule/hours.py); unset, $HOTLINE_HOME/schedule.toml.
     schedule_file: Path | None = None
     # The queue, as a citizen meets it: how long a seat rings before the next one is tried,
     # how often the position and estimated wait are announced, and after how long (and how
     # often) the waiting caller is offered 1 = callback, 2 = message.
-    queue_ring_seconds: int = 20
-    queue_announce_seconds: int = 30
-    queue_offer_seconds: int = 45
+    queue_ring_seconds: QueueSeconds = 20
+    queue_announce_seconds: QueueSeconds = 30
+    queue_offer_seconds: QueueSeconds = 45
+    log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
+    asterisk_root: Path = Path("/opt/hotline-asterisk-22")
+    # Also load the pure-dialplan benchmark menu (12399); `hotline run --bench-dialplan`.
+    bench_dialplan: bool = False
+
+    # Names the dialplan templates, the seats in the database and Asterisk share: constants,
+    # not an admin's choice, so no variable sets them.
+    queue_name: ClassVar[str] = "hotline"
+    # Outside staffed hours the night seats' queue takes the calls (ivr/schedule/hours.py).
+    night_queue_name: ClassVar[str] = "hotline-night"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
-        home = Path(env.get("HOTLINE_HOME", "./var")).resolve()
-        trunk = env.get("HOTLINE_TRUNK", "127.0.0.1:5080")
-        if ":" not in trunk:
-            raise ConfigurationError(f"HOTLINE_TRUNK must be HOST:PORT, got {trunk!r}")
-        return cls(
-            home=home,
-            db_url=env.get("HOTLINE_DB_URL") or f"sqlite+aiosqlite:///{home / 'hotline.db'}",
-            bind=env.get("HOTLINE_BIND", "127.0.0.1"),
-            sip_port=_port(env, "HOTLINE_SIP_PORT", 5060),
-            ami_port=_port(env, "HOTLINE_AMI_PORT", 5038),
-            agi_port=_port(env, "HOTLINE_AGI_PORT", 4573),
-            web_port=_port(env, "HOTLINE_WEB_PORT", 8080),
-            trunk=trunk,
-            downstream_url=env.get("HOTLINE_DOWNSTREAM_URL") or None,
-            ivr_max_seconds=_seconds(env, "HOTLINE_IVR_MAX_SECONDS", 300),
-            loop_stall_seconds=_seconds(env, "HOTLINE_LOOP_STALL_SECONDS", 5),
-            rtp_ports=_rtp_ports(env, sip_port=_port(env, "HOTLINE_SIP_PORT", 5060)),
-            city=env.get("HOTLINE_CITY", "mengcheng"),
-            timezone=env.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
-            calendar_file=Path(env["HOTLINE_CALENDAR_FILE"]) if env.get(
-                "HOTLINE_CALENDAR_FILE") else None,
-            schedule_file=Path(env["HOTLINE_SCHEDULE_FILE"]) if env.get(
-                "HOTLINE_SCHEDULE_FILE") else None,
-            queue_ring_seconds=_whole_seconds(env, "HOTLINE_QUEUE_RING_SECONDS", 20),
-            queue_announce_seconds=_whole_seconds(env, "HOTLINE_QUEUE_ANNOUNCE_SECONDS", 30),
-            queue_offer_seconds=_whole_seconds(env, "HOTLINE_QUEUE_OFFER_SECONDS", 45),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings in env (None: os.environ); ConfigurationError names each bad one."""
+        environ = os.environ if env is None else env
+        _warn_unknown(environ)
+        try:
+            with _reading(environ):
+                return cls()
+        except ValidationError as exc:
+            raise ConfigurationError(describe_errors(exc)) from None
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        return f"{PREFIX}{field.upper()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment is the one place settings come from: no .env file, no secrets dir
+        # (the AMI secret is generated under $HOTLINE_HOME/secrets, not configured).
+        environ = _ENVIRON.get()
+        if environ is not None:
+            env_settings = _MappingEnvSource(settings_cls, environ)
+        return init_settings, env_settings
 
     @property
     def local_host(self) -> str:
@@ -162,3 +242,70 @@ class Settings:
     @property
     def secrets_dir(self) -> Path:
         return self.home / "secrets"
+
+
+# from_env reads a mapping the caller gives (tests build one per stack); pydantic-settings
+# builds its sources without arguments, so the mapping reaches settings_customise_sources
+# this way, for the one construction from_env makes.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("hotline_environ", default=None)
+
+
+@contextmanager
+def _reading(environ: Mapping[str, str]) -> Iterator[None]:
+    token = _ENVIRON.set(environ)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading a given mapping, not os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # The same normalisation the library applies to os.environ (case, empty = unset).
+        return {(key if self.case_sensitive else key.lower()): value
+                for key, value in self._environ.items()
+                if not (self.env_ignore_empty and value == "")}
+
+
+# What a value of pydantic's own types must look like, for its parse errors.
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "bool_parsing": "1 or 0 (true/false, yes/no)",
+    "path_type": "a file path",
+}
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line: `HOTLINE_X must be …, got …` for each bad variable."""
+    problems = []
+    for error in exc.errors():
+        if error["type"] == "default_factory_not_called":
+            continue  # a derived default; the variable it derives from is reported
+        name = Settings.env_name(str(error["loc"][0])) if error["loc"] else "settings"
+        if error["type"] == "value_error":
+            problems.append(f"{name} {error['ctx']['error']}")
+        elif error["type"] in _EXPECTED:
+            problems.append(f"{name} must be {_EXPECTED[error['type']]}, "
+                            f"got {error['input']!r}")
+        else:
+            problems.append(f"{name}: {error['msg']}, got {error['input']!r}")
+    return "; ".join(problems)
+
+
+def _warn_unknown(environ: Mapping[str, str]) -> None:
+    known = [Settings.env_name(field) for field in Settings.model_fields]
+    for name in sorted(environ):
+        if name.startswith(PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            log.warning("%s is not a hotline setting%s; it is ignored", name, hint)
+

@@ -4,6 +4,8 @@
 # (bookworm has no asterisk package); Asterisk 16 from bullseye on the host is the fallback.
 set -euo pipefail
 
+# Runs before the venv exists, so it cannot ask `hotline settings`: the default is the one
+# declared in ivr/settings.py (asterisk_root); change both together.
 ASTERISK_ROOT="${HOTLINE_ASTERISK_ROOT:-/opt/hotline-asterisk-22}"
 HOST_PACKAGES=(sip-tester espeak-ng sox libsox-fmt-base mmdebstrap debian-archive-keyring
                chromium chromium-driver postgresql iproute2 procps fonts-wqy-microhei)

@@ -22,9 +22,6 @@ from ivr.telephony.asterisk_config import AsteriskLayout
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHROOT = Path("/opt/hotline-asterisk-22")
-
-
 @dataclass(frozen=True)
 class AsteriskInstall:
     """How to execute the installed Asterisk and where its modules and data live."""
@@ -35,8 +32,8 @@ class AsteriskInstall:
     sbin_dir: Path
 
     @classmethod
-    def locate(cls) -> AsteriskInstall:
-        root = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", str(DEFAULT_CHROOT)))
+    def locate(cls, root: Path) -> AsteriskInstall:
+        """root: the chroot Asterisk was unpacked into (Settings.asterisk_root)."""
         triplet = f"{platform.machine()}-linux-gnu"
         if (root / "usr/sbin/asterisk").exists():
             loaders = sorted(root.glob("lib*/ld-linux*.so.*"))
