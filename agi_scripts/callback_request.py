@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.telephony import dialplan_vars
 from ivr.telephony.agi_server import AgiChannel
 
@@ -17,7 +17,7 @@ MIN_NUMBER = 7  # shorter is an extension or a withheld number, not one we can c
 
 @dataclass(frozen=True)
 class CallbackServices:
-    callbacks: Callbacks
+    callbacks: CallbackRequests
     sounds_dir: Path
 
 

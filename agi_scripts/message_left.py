@@ -10,14 +10,14 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.telephony import dialplan_vars
 from ivr.telephony.agi_server import AgiChannel
 
 
 @dataclass(frozen=True)
 class MessageServices:
-    callbacks: Callbacks
+    callbacks: CallbackRequests
 
 
 async def message_left(channel: AgiChannel, services: MessageServices) -> None:

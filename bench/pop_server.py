@@ -8,15 +8,15 @@ import sys
 from aiohttp import web
 
 from ivr.accounts.service import Accounts
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
-from ivr.live_view.service import SupervisorView
+from ivr.listen_in.service import ListenInService
+from ivr.live_view.service import LiveView
 from ivr.main import WebServices, build_ticket_service, build_web_app
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
-from ivr.supervision.service import SupervisionService
 from ivr.telephony.ami_client import AmiClient
 from store.db import Database
 from tickets.outbox import OutboxAdmin
@@ -39,8 +39,8 @@ async def main(db_url: str, web_port: int, ami_port: int, seats: int) -> None:
     services = WebServices(accounts, calls, _health, tickets, OutboxAdmin(db), db,
                            SeatService(db, settings.asterisk_dir / "etc", "127.0.0.1", "q",
                                        "q-night"),
-                           pops, SupervisionService(db, calls), Callbacks(db, calls),
-                           SupervisorView(db, "hotline", "Asia/Shanghai"))
+                           pops, ListenInService(db, calls), CallbackRequests(db, calls),
+                           LiveView(db, "hotline", "Asia/Shanghai"))
     runner = web.AppRunner(build_web_app(services), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", web_port).start()

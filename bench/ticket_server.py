@@ -7,14 +7,14 @@ import sys
 from aiohttp import web
 
 from ivr.accounts.service import Accounts
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.calls.call_log import CallLog
-from ivr.live_view.service import SupervisorView
+from ivr.listen_in.service import ListenInService
+from ivr.live_view.service import LiveView
 from ivr.main import WebServices, build_ticket_service, build_web_app, freeze_startup_heap
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
-from ivr.supervision.service import SupervisionService
 from store.db import Database
 from tickets.outbox import OutboxAdmin
 
@@ -37,9 +37,9 @@ async def main(db_url: str, port: int) -> None:
     runner = web.AppRunner(build_web_app(WebServices(accounts, CallLog(db), health, tickets,
                                                  OutboxAdmin(db), db, seats,
                                                  ScreenPops(CallLog(db), tickets),
-                                                 SupervisionService(db, CallLog(db)),
-                                                 Callbacks(db, CallLog(db)),
-                                                 SupervisorView(db, "hotline",
+                                                 ListenInService(db, CallLog(db)),
+                                                 CallbackRequests(db, CallLog(db)),
+                                                 LiveView(db, "hotline",
                                                                 "Asia/Shanghai"))),
                            access_log=None)
     await runner.setup()

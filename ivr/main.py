@@ -18,13 +18,15 @@ from agi_scripts.main_menu import MainMenuServices, main_menu
 from agi_scripts.message_left import MessageServices, message_left
 from ivr.accounts.service import Accounts
 from ivr.callback_requests import http as callback_routes
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.calls import http as call_routes
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
 from ivr.errors import AsteriskError
+from ivr.listen_in import http as listen_in_routes
+from ivr.listen_in.service import ListenInService
 from ivr.live_view import http as live_view_routes
-from ivr.live_view.service import SupervisorView
+from ivr.live_view.service import LiveView
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts
 from ivr.schedule import http as schedule_routes
@@ -35,8 +37,6 @@ from ivr.screen_pops.service import ScreenPops
 from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
-from ivr.supervision import http as supervision_routes
-from ivr.supervision.service import SupervisionService
 from ivr.telephony.agi_server import FastAgiServer
 from ivr.telephony.ami_client import AmiClient
 from ivr.telephony.asterisk_config import (
@@ -83,8 +83,8 @@ class Hotline:
         self.tickets = build_ticket_service(self.db, settings)
         self.outbox: OutboxWorker | None = None
         self.pops = ScreenPops(self.call_log, self.tickets)
-        self.supervision = SupervisionService(self.db, self.call_log, self.ami)
-        self.callbacks = Callbacks(self.db, self.call_log)
+        self.listen_in = ListenInService(self.db, self.call_log, self.ami)
+        self.callbacks = CallbackRequests(self.db, self.call_log)
         self.seats = SeatService(self.db, settings.asterisk_dir / "etc", settings.local_host,
                                  settings.queue_name, settings.night_queue_name,
                                  ami=self.ami, apply_config=self._reload_pjsip)
@@ -136,8 +136,8 @@ class Hotline:
 
         self._web = web.AppRunner(build_web_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
-            self.db, self.seats, self.pops, self.supervision, self.callbacks,
-            SupervisorView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing)),
+            self.db, self.seats, self.pops, self.listen_in, self.callbacks,
+            LiveView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing)),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -282,9 +282,9 @@ class WebServices:
     db: Database
     seats: SeatService
     pops: ScreenPops
-    supervision: SupervisionService
-    callbacks: Callbacks
-    live_view: SupervisorView
+    listen_in: ListenInService
+    callbacks: CallbackRequests
+    live_view: LiveView
     staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
 
 
@@ -296,7 +296,7 @@ def build_web_app(services: WebServices) -> web.Application:
         functools.partial(call_routes.setup, calls=services.calls),
         functools.partial(seat_routes.setup, seats=services.seats),
         functools.partial(pop_routes.setup, pops=services.pops),
-        functools.partial(supervision_routes.setup, supervision=services.supervision),
+        functools.partial(listen_in_routes.setup, listen_in=services.listen_in),
         functools.partial(callback_routes.setup, callbacks=services.callbacks),
         functools.partial(live_view_routes.setup, view=services.live_view),
         functools.partial(ticket_routes.setup, routes=ticket_routes.TicketRoutes(

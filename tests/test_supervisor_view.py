@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from ivr.calls.call_log import CallLog
-from ivr.live_view.service import SupervisorView
+from ivr.live_view.service import LiveView
 from ivr.seats.service import SeatService
 from store.db import utcnow
 
@@ -24,7 +24,7 @@ async def test_queue_numbers_and_seats(db, tmp_path):
     await seats.add("1001", "seat-1001-pass", "张丽")
     await seats.add("1002", "seat-1002-pass")
 
-    state = await SupervisorView(db, "hotline", "Asia/Shanghai").snapshot()
+    state = await LiveView(db, "hotline", "Asia/Shanghai").snapshot()
     q = state["queue"]
     assert (q["waiting"], q["answered_today"], q["abandoned_today"]) == (1, 2, 1)
     assert 29 <= q["longest_wait_seconds"] <= 32

@@ -8,13 +8,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.accounts.service import Accounts
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.calls.call_log import CallLog
-from ivr.live_view.service import SupervisorView
+from ivr.listen_in.service import ListenInService
+from ivr.live_view.service import LiveView
 from ivr.main import WebServices, build_web_app
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
-from ivr.supervision.service import SupervisionService
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
 from tickets.rules import rules_for
@@ -49,9 +49,9 @@ async def api(db, tickets, tmp_path):
     client = TestClient(TestServer(build_web_app(WebServices(
         accounts, calls, health, tickets, OutboxAdmin(db), db,
         SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline", "hotline-night"),
-        ScreenPops(calls, tickets), SupervisionService(db, calls),
-                           Callbacks(db, calls),
-                           SupervisorView(db, "hotline", "Asia/Shanghai"))), host="127.0.0.1"))
+        ScreenPops(calls, tickets), ListenInService(db, calls),
+                           CallbackRequests(db, calls),
+                           LiveView(db, "hotline", "Asia/Shanghai"))), host="127.0.0.1"))
     await client.start_server()
     tokens = {}
     for name in USERS:

@@ -4,15 +4,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.accounts.service import Accounts
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 from ivr.calls.call_log import CallLog
-from ivr.live_view.service import SupervisorView
+from ivr.listen_in.service import ListenInService
+from ivr.live_view.service import LiveView
 from ivr.main import WebServices, build_web_app
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
-from ivr.supervision.service import SupervisionService
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
 from tickets.rules import rules_for
@@ -36,9 +36,9 @@ async def api(db, tmp_path):
                         "Asia/Shanghai")
     await staffing.load()
     services = WebServices(accounts, calls, check, tickets, OutboxAdmin(db), db, seats,
-                           ScreenPops(calls, tickets), SupervisionService(db, calls),
-                           Callbacks(db, calls),
-                           SupervisorView(db, "hotline", "Asia/Shanghai", staffing), staffing)
+                           ScreenPops(calls, tickets), ListenInService(db, calls),
+                           CallbackRequests(db, calls),
+                           LiveView(db, "hotline", "Asia/Shanghai", staffing), staffing)
     client = TestClient(TestServer(build_web_app(services), host="127.0.0.1"))
     await client.start_server()
     yield client, calls, health

@@ -37,7 +37,7 @@ def approval_level(times: int, channel: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class SupervisionInput:
+class OversightInput:
     channel: str
     times_by_citizen: int
     citizens_on_matter: int
@@ -49,7 +49,7 @@ class SupervisionInput:
     open: bool
 
 
-def supervision_flags(facts: SupervisionInput, rules: CityRules, today: date) -> list[str]:
+def oversight_flags(facts: OversightInput, rules: CityRules, today: date) -> list[str]:
     flags = []
     if facts.channel in KEY_SOURCES:
         flags.append("key_source")

@@ -256,7 +256,9 @@ def reply(facts: TicketFacts, params: Params, ctx: Context) -> Step:
                 "ticket.replied", {"responder": responder, "approved_by": approved_by})
 
 
-def callback(facts: TicketFacts, params: Params, ctx: Context) -> Step:
+def follow_up(facts: TicketFacts, params: Params, ctx: Context) -> Step:
+    """回访: the satisfaction call to the citizen after the unit replied. Published as the
+    action `callback` and the event `ticket.callback_recorded` (see GLOSSARY.md)."""
     _require_status(facts, {"replied"}, "record a callback on")
     satisfaction = params.get("satisfaction")
     if satisfaction not in SATISFACTION:
@@ -336,7 +338,7 @@ def archive(facts: TicketFacts, params: Params, ctx: Context) -> Step:
 
 _STEPS: dict[str, Callable[[TicketFacts, Params, Context], Step]] = {
     "dispatch": dispatch, "sign": sign, "contact": contact, "return": return_,
-    "extend": extend, "reply": reply, "callback": callback, "redo": redo, "close": close,
+    "extend": extend, "reply": reply, "callback": follow_up, "redo": redo, "close": close,
     "terminate": terminate, "archive": archive,
 }
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from tickets import masking, queries
 from tickets.calendar import WorkCalendar
 from tickets.errors import InvalidField, NotPermitted, TicketNotFound
-from tickets.escalation import SupervisionInput, approval_level, matter_key, supervision_flags
+from tickets.escalation import OversightInput, approval_level, matter_key, oversight_flags
 from tickets.filing import NEW_TICKET_FIELDS, NewTicket
 from tickets.lifecycle import Actor, Context, Step, TicketFacts, decide
 from tickets.rules import CityRules
@@ -105,7 +105,7 @@ class TicketWrites:
     def _flag(self, t: dict[str, Any], today: date) -> None:
         """Set the stored supervision flags (FLAG_COLUMNS) from the ticket's facts."""
         # "overdue" depends on the day it is read, so it is added by ticket_view, not stored.
-        t["flags"] = supervision_flags(SupervisionInput(
+        t["flags"] = oversight_flags(OversightInput(
             channel=t["channel"], times_by_citizen=t["times_by_citizen"],
             citizens_on_matter=t["citizens_on_matter"], co_units=len(t["co_units"] or []),
             redo_count=t["redo_count"] or 0, return_count=t["return_count"] or 0,

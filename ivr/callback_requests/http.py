@@ -8,9 +8,9 @@ from http_kit.errors import RequestInvalid
 from http_kit.principal import Principal, require_role
 from http_kit.requests import optional_json_object, paging
 from http_kit.responses import items, json_response, recording
-from ivr.callback_requests.service import Callbacks
+from ivr.callback_requests.service import CallbackRequests
 
-CALLBACKS = web.AppKey("callback requests", Callbacks)
+CALLBACKS = web.AppKey("callback requests", CallbackRequests)
 
 
 def _staff(request: web.Request) -> Principal:
@@ -50,7 +50,7 @@ async def callback_recording(request: web.Request) -> web.StreamResponse:
     return await recording(task.recording, f"callback task {task.id} has no recording")
 
 
-def setup(app: web.Application, callbacks: Callbacks) -> None:
+def setup(app: web.Application, callbacks: CallbackRequests) -> None:
     app[CALLBACKS] = callbacks
     app.router.add_get("/api/callbacks", list_callbacks)
     app.router.add_post("/api/callbacks/{task_id}/done", callback_done)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from store.db import Base, UtcDateTime, utcnow
 
 
-class CallbackTask(Base):
+class CallbackRequest(Base):
     """A citizen asked to be called back, or left a message: a task on the operators' list,
     with a ticket draft to file when they call back."""
 

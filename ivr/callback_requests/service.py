@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
-from ivr.callback_requests.models import CallbackTask
+from ivr.callback_requests.models import CallbackRequest
 from ivr.calls.call_log import CallLog, update_call
 from ivr.errors import NotFound
 from store.db import Database, dialect_insert, utcnow
@@ -16,7 +16,7 @@ from store.db import Database, dialect_insert, utcnow
 KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}
 
 
-def task_view(t: CallbackTask) -> dict[str, Any]:
+def task_view(t: CallbackRequest) -> dict[str, Any]:
     return {"id": t.id, "call_id": t.call_id, "kind": t.kind, "phone": t.phone,
             "recording": f"/api/callbacks/{t.id}/recording" if t.recording else None,
             "draft": t.draft, "requested_at": t.requested_at.isoformat(),
@@ -24,7 +24,7 @@ def task_view(t: CallbackTask) -> dict[str, Any]:
             "note": t.note}
 
 
-class Callbacks:
+class CallbackRequests:
     def __init__(self, db: Database, call_log: CallLog) -> None:
         self._db = db
         self._calls = call_log
@@ -45,7 +45,7 @@ class Callbacks:
         def store(conn: Connection) -> None:
             # The task and the call's route in one transaction: a crash between them
             # cannot leave a callback the call record does not mention.
-            conn.execute(dialect_insert(conn.dialect.name)(CallbackTask).values(**task)
+            conn.execute(dialect_insert(conn.dialect.name)(CallbackRequest).values(**task)
                          .on_conflict_do_nothing())
             update_call(conn, call_id, route=kind)
 
@@ -53,20 +53,20 @@ class Callbacks:
 
     async def list(self, state: str, limit: int, offset: int
                    ) -> tuple[list[dict[str, Any]], int]:
-        query = select(CallbackTask)
+        query = select(CallbackRequest)
         if state == "open":
-            query = query.where(CallbackTask.done_at.is_(None))
+            query = query.where(CallbackRequest.done_at.is_(None))
         elif state == "done":
-            query = query.where(CallbackTask.done_at.is_not(None))
+            query = query.where(CallbackRequest.done_at.is_not(None))
         async with self._db.session() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
-            rows = await session.scalars(query.order_by(CallbackTask.requested_at)
+            rows = await session.scalars(query.order_by(CallbackRequest.requested_at)
                                          .limit(limit).offset(offset))
             return [task_view(t) for t in rows], int(total or 0)
 
-    async def get(self, task_id: int) -> CallbackTask:
+    async def get(self, task_id: int) -> CallbackRequest:
         async with self._db.session() as session:
-            task = await session.get(CallbackTask, task_id)
+            task = await session.get(CallbackRequest, task_id)
         if task is None:
             raise NotFound(f"no callback task {task_id}")
         return task
@@ -74,8 +74,8 @@ class Callbacks:
     async def done(self, task_id: int, by: str, note: str | None) -> dict[str, Any]:
         done_at = utcnow()
 
-        def store(session: Session) -> CallbackTask:
-            task = session.get(CallbackTask, task_id)
+        def store(session: Session) -> CallbackRequest:
+            task = session.get(CallbackRequest, task_id)
             if task is None:
                 raise NotFound(f"no callback task {task_id}")
             task.done_at, task.done_by, task.note = done_at, by, note

@@ -6,9 +6,9 @@ from aiohttp import web
 
 from http_kit.principal import require_role
 from http_kit.responses import json_response
-from ivr.live_view.service import SupervisorView
+from ivr.live_view.service import LiveView
 
-LIVE_VIEW = web.AppKey("live view", SupervisorView)
+LIVE_VIEW = web.AppKey("live view", LiveView)
 
 
 async def supervisor_state(request: web.Request) -> web.Response:
@@ -16,6 +16,6 @@ async def supervisor_state(request: web.Request) -> web.Response:
     return json_response(await request.app[LIVE_VIEW].snapshot())
 
 
-def setup(app: web.Application, view: SupervisorView) -> None:
+def setup(app: web.Application, view: LiveView) -> None:
     app[LIVE_VIEW] = view
     app.router.add_get("/api/supervisor/state", supervisor_state)

@@ -24,7 +24,7 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-class SupervisorView:
+class LiveView:
     def __init__(self, db: Database, queue: str, timezone: str,
                  staffing: Staffing | None = None) -> None:
         self._db = db

@@ -1,6 +1,6 @@
 """What each supervision mode asks ChanSpy to do."""
 
-from ivr.supervision.service import chanspy_data
+from ivr.listen_in.service import chanspy_data
 
 
 def test_listen_is_silent_and_ends_with_the_call():

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from tickets.calendar import WorkCalendar
-from tickets.escalation import SupervisionInput, approval_level, matter_key, supervision_flags
+from tickets.escalation import OversightInput, approval_level, matter_key, oversight_flags
 from tickets.masking import for_unit
 from tickets.rules import rules_for
 
@@ -78,19 +78,19 @@ def base(**kw):
                   redo_count=0, return_count=0, media_exposure=False, deadline=None,
                   open=True)
     values.update(kw)
-    return SupervisionInput(**values)
+    return OversightInput(**values)
 
 
 def test_supervision_triggers():
     rules = rules_for("mengcheng")
     today = date(2026, 11, 20)
-    assert supervision_flags(base(), rules, today) == []
-    assert supervision_flags(base(times_by_citizen=3), rules, today) == ["repeat_citizen"]
-    assert supervision_flags(base(citizens_on_matter=5), rules, today) == ["crowd"]
-    assert supervision_flags(base(citizens_on_matter=4), rules, today) == []
-    assert supervision_flags(base(deadline=date(2026, 11, 19)), rules, today) == ["overdue"]
-    assert supervision_flags(base(deadline=date(2026, 11, 19), open=False), rules, today) == []
-    flags = supervision_flags(base(channel="peoples_daily", co_units=2, redo_count=1,
+    assert oversight_flags(base(), rules, today) == []
+    assert oversight_flags(base(times_by_citizen=3), rules, today) == ["repeat_citizen"]
+    assert oversight_flags(base(citizens_on_matter=5), rules, today) == ["crowd"]
+    assert oversight_flags(base(citizens_on_matter=4), rules, today) == []
+    assert oversight_flags(base(deadline=date(2026, 11, 19)), rules, today) == ["overdue"]
+    assert oversight_flags(base(deadline=date(2026, 11, 19), open=False), rules, today) == []
+    flags = oversight_flags(base(channel="peoples_daily", co_units=2, redo_count=1,
                                    return_count=2, media_exposure=True), rules, today)
     assert flags == ["key_source", "multi_unit", "poor_quality", "unclear_responsibility",
                      "media_exposure"]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.calls.call_log import CallLog
 from ivr.errors import AmiError, HotlineError
-from ivr.supervision.models import SupervisionAction
+from ivr.listen_in.models import ListenInAction
 from ivr.telephony.ami_client import AmiClient
 from store.db import Database, utcnow
 
@@ -24,7 +24,7 @@ MODES = {"listen": "qES", "whisper": "qESw", "barge": "qESB"}
 MODE_LABELS = {"listen": "监听", "whisper": "耳语", "barge": "强插"}
 
 
-class CannotSupervise(HotlineError):
+class CannotListenIn(HotlineError):
     """The call is not in a state that can be listened to."""
 
     http_status = 409
@@ -36,13 +36,13 @@ def chanspy_data(target_seat: str, mode: str) -> str:
     return f"PJSIP/{target_seat}-,{MODES[mode]}"
 
 
-def action_view(a: SupervisionAction) -> dict[str, Any]:
+def action_view(a: ListenInAction) -> dict[str, Any]:
     return {"id": a.id, "supervisor": a.supervisor, "supervisor_seat": a.supervisor_seat,
             "mode": a.mode, "mode_label": MODE_LABELS[a.mode], "call_id": a.call_id,
             "target_seat": a.target_seat, "at": a.at.isoformat(), "result": a.result}
 
 
-class SupervisionService:
+class ListenInService:
     def __init__(self, db: Database, call_log: CallLog, ami: AmiClient | None = None) -> None:
         self._db = db
         self._calls = call_log
@@ -51,17 +51,17 @@ class SupervisionService:
     async def supervise(self, call_id: str, mode: str, supervisor: str,
                         supervisor_seat: str | None) -> dict[str, Any]:
         if mode not in MODES:
-            raise CannotSupervise(f"mode must be one of {', '.join(MODES)}")
+            raise CannotListenIn(f"mode must be one of {', '.join(MODES)}")
         if not supervisor_seat:
-            raise CannotSupervise("your user has no seat: the listening phone is your seat's")
+            raise CannotListenIn("your user has no seat: the listening phone is your seat's")
         call = await self._calls.get(call_id)
         if call.ended is not None or call.answered is None or not call.seat:
-            raise CannotSupervise("only a call an operator is on right now can be "
+            raise CannotListenIn("only a call an operator is on right now can be "
                                   f"{MODE_LABELS[mode]}ed")
         if call.seat == supervisor_seat:
-            raise CannotSupervise("that is your own call")
-        def record(session: Session) -> SupervisionAction:
-            action = SupervisionAction(supervisor=supervisor, supervisor_seat=supervisor_seat,
+            raise CannotListenIn("that is your own call")
+        def record(session: Session) -> ListenInAction:
+            action = ListenInAction(supervisor=supervisor, supervisor_seat=supervisor_seat,
                                        mode=mode, call_id=call_id, target_seat=call.seat,
                                        at=utcnow(), result="requested")
             session.add(action)
@@ -87,12 +87,12 @@ class SupervisionService:
 
     async def _record_result(self, action_id: int, result: str) -> None:
         await self._db.write(lambda conn: conn.execute(
-            update(SupervisionAction).where(SupervisionAction.id == action_id)
+            update(ListenInAction).where(ListenInAction.id == action_id)
             .values(result=result)))
 
     async def log(self, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         async with self._db.session() as session:
-            total = await session.scalar(select(func.count()).select_from(SupervisionAction))
-            rows = await session.scalars(select(SupervisionAction).order_by(
-                SupervisionAction.id.desc()).limit(limit).offset(offset))
+            total = await session.scalar(select(func.count()).select_from(ListenInAction))
+            rows = await session.scalars(select(ListenInAction).order_by(
+                ListenInAction.id.desc()).limit(limit).offset(offset))
             return [action_view(a) for a in rows], int(total or 0)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from store.db import Base, UtcDateTime, utcnow
 
 
-class SupervisionAction(Base):
+class ListenInAction(Base):
     """Audit of every listen / whisper / barge: who, when, on which call and seat."""
 
     __tablename__ = "supervision_actions"
