@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install system run up down test lint bench clean
+.PHONY: install system run up down test test-fast lint bench clean
 
 install: system $(STAMP)
 
@@ -35,6 +35,10 @@ lint: install
 # pytest exits 5 when it collected nothing: that is a failure here too.
 test: install lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The edit-test loop: lint, then everything but the real-Asterisk tests (tests/e2e).
+test-fast: install lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not e2e" --durations=5
 
 bench: install
 	$(PY) -m bench.ivr_throughput

@@ -46,3 +46,11 @@ async def open_database(request, tmp_path, kind: str) -> Database:
     database = Database(url)
     await database.migrate()
     return database
+
+
+def pytest_collection_modifyitems(items):
+    """Everything under tests/e2e drives the real Asterisk: marked e2e, so
+    `make test-fast` (-m "not e2e") leaves it out."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)

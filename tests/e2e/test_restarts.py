@@ -29,8 +29,6 @@ from tests.support.stack import (
     stack_env,
 )
 
-pytestmark = pytest.mark.e2e
-
 # Generous on purpose: the CPU is shared with the busy loops. What is asserted is that
 # the page answers at all while Asterisk comes back; the slowest answer is printed.
 UNANSWERED_SECONDS = 3.0

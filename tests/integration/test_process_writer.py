@@ -162,7 +162,7 @@ def _alive(pid: int) -> bool:
 async def test_the_child_ends_by_itself_when_the_service_dies_without_stopping_it(db_file):
     service = await asyncio.create_subprocess_exec(
         sys.executable, "-c", SERVICE_THAT_DIES.format(url=f"sqlite+aiosqlite:///{db_file}"),
-        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parent.parent)
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
     child = int((await asyncio.wait_for(service.stdout.readline(), 30)).decode())
     await service.wait()
     for _ in range(100):
@@ -176,7 +176,7 @@ async def test_the_child_ends_by_itself_when_the_service_dies_without_stopping_i
 SERVICE_THAT_DIES = """
 import asyncio, os
 from store.process_writer import ProcessWriter
-from tests.test_process_writer import Notes
+from tests.integration.test_process_writer import Notes
 
 async def main():
     writer = ProcessWriter("{url}", Notes(""))
