@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT.md); every default binds to loopback.
+"""Settings from the environment (README "Configuration"); every default binds to loopback.
 
 Each setting is declared once below, as a pydantic-settings field: its name gives the
 variable (`sip_port` is HOTLINE_SIP_PORT), its default is written there and only there, and

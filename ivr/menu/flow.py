@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-# Keys of the main menu → the kind of request the citizen has (CONTRACT.md kind codes).
+# Keys of the main menu → the kind of request (the ticket kinds of README "Tickets").
 REQUEST_KINDS = {"1": "consultation", "2": "complaint", "3": "help", "4": "suggestion"}
 EMERGENCY_NUMBERS = {"1": "110", "2": "119", "3": "120", "4": "122"}
 KEY_PROGRESS, KEY_EMERGENCY, KEY_REPEAT, KEY_OPERATOR = "5", "8", "9", "0"

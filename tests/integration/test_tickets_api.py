@@ -1,4 +1,4 @@
-"""The ticket API as CONTRACT.md describes it, over a real socket and SQLite."""
+"""The ticket API as README "Tickets" describes it, over a real socket and SQLite."""
 
 import csv
 import io

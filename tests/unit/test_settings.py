@@ -17,7 +17,7 @@ from tests.support.stack import HOTLINE
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The contract's table (CONTRACT.md, README "Configuration"), as each variable spells it.
+# The table of README "Configuration", as each variable spells it.
 DEFAULTS = {
     "HOTLINE_BIND": "127.0.0.1",
     "HOTLINE_SIP_PORT": "5060",
