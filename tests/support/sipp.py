@@ -282,7 +282,7 @@ async def register(target_port: int, seat: str, password: str, contact_port: int
         proc = await asyncio.create_subprocess_exec(
             "sipp", f"127.0.0.1:{target_port}", "-sf", str(xml), "-m", "1", "-i", "127.0.0.1",
             "-p", str(free_udp_port()), "-cp", str(free_udp_port()), "-timeout", "20s",
-            "-timeout_error", "-nostdin", "-recv_timeout", "5000",
+            "-timeout_error", "-nostdin", "-recv_timeout", "15000",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp)
         out, _ = await asyncio.wait_for(proc.communicate(), 40)
         return SippResult(proc.returncode or 0, out.decode(errors="replace"))
