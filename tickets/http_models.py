@@ -16,6 +16,7 @@ from http_kit.requests import Body, Instant, Paging, Query
 from tickets.codes import (
     CHANNELS,
     CLOSE_MODES,
+    DISPOSAL_MODES,
     KINDS,
     NOT_ACCEPTED_REASONS,
     SATISFACTION,
@@ -112,6 +113,7 @@ class Redo(BaseModel):
 class Close(BaseModel):
     mode: str = Field("resolved", json_schema_extra={"enum": list(CLOSE_MODES)})
     note: str | None = Field(None, description="required unless mode is resolved")
+    disposal_mode: str | None = _one_of(DISPOSAL_MODES, "how a direct close was handled")
 
 
 class Terminate(BaseModel):
