@@ -97,7 +97,9 @@ def _operation(route: Route, refs: dict[type[BaseModel], dict[str, Any]]) -> dic
     return op
 
 
-def openapi_document(routes: list[Route], title: str, version: str) -> dict[str, Any]:
+def openapi_document(routes: list[Route], title: str, version: str,
+                     session_cookie: str) -> dict[str, Any]:
+    """The document of these routes; a login is a bearer token or the session cookie."""
     models: set[type[BaseModel]] = {Error}
     for route in routes:
         if route.body:
@@ -116,20 +118,21 @@ def openapi_document(routes: list[Route], title: str, version: str) -> dict[str,
         "info": {"title": title, "version": version},
         "components": {"schemas": defs.get("$defs", {}), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "hotline_session"}}},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": session_cookie}}},
         "security": [{"bearer": []}, {"cookie": []}],
         "paths": paths,
     }
 
 
-def serve_openapi(app: web.Application, title: str, version: str) -> None:
+def serve_openapi(app: web.Application, title: str, version: str,
+                  session_cookie: str) -> None:
     """GET /openapi.json: the document of every route registered before it (so last)."""
     api = Routes()
 
     @api.get("/openapi.json", "This document (OpenAPI 3.1)", public=True,
-                answers={200: Answer("the API described")})
+             answers={200: Answer("the API described")})
     async def document(_request: web.Request) -> web.Response:
         return web.json_response(doc)
 
     api.register(app)
-    doc = openapi_document(app[ROUTES], title, version)
+    doc = openapi_document(app[ROUTES], title, version, session_cookie)

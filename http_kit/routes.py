@@ -5,8 +5,8 @@ The same declarations register the routes on the app and generate the OpenAPI do
 
     api = Routes()
 
-    @api.get("/api/things/{thing_id}", "One thing", path=ThingPath,
-                answers={200: Answer("the thing", Thing), 404: "no such thing"})
+    @api.get("/api/things/{thing_id}", "One thing", path_model=ThingPath,
+             answers={200: Answer("the thing", Thing), 404: "no such thing"})
     async def get_thing(request: web.Request, path: ThingPath) -> web.Response: ...
 
     api.register(app)   # in the slice's setup(app, service)

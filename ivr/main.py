@@ -309,5 +309,6 @@ def build_web_app(services: WebServices) -> web.Application:
         setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
     # Last: the document describes every route registered before it.
     setups.append(functools.partial(serve_openapi, title="12345 hotline API",
-                                    version=version("hotline12345")))
+                                    version=version("hotline12345"),
+                                    session_cookie=auth_routes.SESSION_COOKIE))
     return build_app(setups)
