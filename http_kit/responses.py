@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from http_kit.errors import Missing
 from store import jsonio
@@ -28,6 +29,16 @@ def error_response(status: int, message: str, field: str | None = None) -> web.R
     if field:
         body["field"] = field
     return json_response(body, status=status)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A list answer's model (see `items`): one page of the items, and how many in all."""
+
+    items: list[T]
+    total: int
 
 
 def items(rows: list[Any], total: int | None = None) -> web.Response:

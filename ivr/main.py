@@ -9,6 +9,7 @@ import gc
 import logging
 import signal
 from dataclasses import dataclass
+from importlib.metadata import version
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ import tickets.http as ticket_routes
 from agi_scripts.callback_request import CallbackServices, callback_request
 from agi_scripts.main_menu import MainMenuServices, main_menu
 from agi_scripts.message_left import MessageServices, message_left
+from http_kit.openapi import serve_openapi
 from ivr.accounts.service import Accounts
 from ivr.callback_requests import http as callback_routes
 from ivr.callback_requests.service import CallbackRequests
@@ -53,7 +55,7 @@ from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
 from ivr.web import auth as auth_routes
 from ivr.web import health as health_routes
-from ivr.web import openapi, pages
+from ivr.web import pages
 from ivr.web.app import RouteSetup, build_app
 from ivr.web.health import HealthCheck
 from store.db import Database
@@ -302,8 +304,11 @@ def build_web_app(services: WebServices) -> web.Application:
         functools.partial(ticket_routes.setup, routes=ticket_routes.TicketRoutes(
             services.tickets, services.outbox, services.db, services.calls)),
         pages.setup,
-        openapi.setup,
     ]
     if services.staffing is not None:
         setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
+    # Last: the document describes every route registered before it.
+    setups.append(functools.partial(serve_openapi, title="12345 hotline API",
+                                    version=version("hotline12345"),
+                                    session_cookie=auth_routes.SESSION_COOKIE))
     return build_app(setups)

@@ -1,5 +1,6 @@
 """HTTP routes of the ticket slice: filing, lifecycle steps, search and export, units, the
 outbox's dead letters, and reports. Handlers validate, call one service, shape the answer.
+Their models are in tickets/http_models.py.
 
 The only module of tickets/ that knows aiohttp; it knows nothing of telephony: the call a
 filing names is looked up through the CallRecords the composition root passes in."""
@@ -10,26 +11,31 @@ import csv
 import io
 import json
 from dataclasses import replace
-from datetime import date
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from http_kit.errors import RequestInvalid
 from http_kit.principal import PRINCIPAL, require_role
-from http_kit.requests import (
-    bool_param,
-    datetime_param,
-    json_object,
-    optional_json_object,
-    paging,
-    string_field,
-)
-from http_kit.responses import items, json_response
+from http_kit.responses import Page, items, json_response
+from http_kit.routes import Answer, Handler, Routes
 from store.db import Database
 from tickets.errors import InvalidField, NoSuchItem
 from tickets.filing import parse_new_ticket
+from tickets.http_models import (
+    ACTION_BODIES,
+    Export,
+    MessagePath,
+    NewTicket,
+    NewUnit,
+    OutboxQuery,
+    ReportQuery,
+    Span,
+    Ticket,
+    TicketPage,
+    TicketPath,
+    TicketQuery,
+)
 from tickets.lifecycle import ACTIONS, Actor
 from tickets.measures import measure, report, report_csv, report_html
 from tickets.outbox import OutboxAdmin
@@ -65,24 +71,31 @@ EXPORT_COLUMNS = ("id", "created_at", "channel", "kind", "name", "phone", "addre
                   "approval_level", "satisfaction", "closed_at")
 
 
+api = Routes()
+# Every write goes through the ticket writer process; while it is replaced, 503.
+WRITING = {503: "the ticket writer is restarting; the change may or may not have been "
+                "made: look the ticket up before trying again"}
+STAFF = {403: "not hotline staff"}
+
+
 def _actor(request: web.Request) -> Actor:
     p = request[PRINCIPAL]
     return Actor(p.name, p.role, p.unit)
 
 
-def _filters(request: web.Request) -> TicketFilters:
-    q = request.query
-    return TicketFilters(
-        phone=q.get("phone") or None, status=q.get("status") or None,
-        unit=q.get("unit") or None, kind=q.get("kind") or None,
-        overdue=bool_param(request, "overdue"), supervised=bool_param(request, "supervised"),
-        since=datetime_param(request, "since"), until=datetime_param(request, "until"))
+def _filters(q: TicketQuery) -> TicketFilters:
+    return TicketFilters(phone=q.phone, status=q.status, unit=q.unit, kind=q.kind,
+                         overdue=q.overdue, supervised=q.supervised, since=q.since,
+                         until=q.until)
 
 
-async def create_ticket(request: web.Request) -> web.Response:
+@api.post("/api/tickets", "File a ticket", body=NewTicket, validate_body=False,
+             answers={201: Answer("filed", Ticket), 403: "units do not file",
+                      422: "a bad field, named in `field`", **WRITING})
+async def create_ticket(request: web.Request, body: dict[str, Any]) -> web.Response:
     principal = require_role(request, "operator", "supervisor", "admin")
     services = request.app[TICKETS]
-    new = parse_new_ticket(await json_object(request))
+    new = parse_new_ticket(body)
     call = None
     if new.call_id:
         call = await services.calls.find(new.call_id)
@@ -96,20 +109,21 @@ async def create_ticket(request: web.Request) -> web.Response:
     return json_response(ticket, status=201)
 
 
-async def list_tickets(request: web.Request) -> web.Response:
-    limit, offset = paging(request)
+@api.get("/api/tickets", "Search tickets (units: only their own, masked)",
+            query=TicketPage, answers={200: Answer("a page of tickets", Page[Ticket])})
+async def list_tickets(request: web.Request, query: TicketPage) -> web.Response:
     found, total = await request.app[TICKETS].tickets.search(
-        _actor(request), _filters(request), limit=limit, offset=offset)
+        _actor(request), _filters(query), limit=query.limit, offset=query.offset)
     return items(found, total)
 
 
-async def export_tickets(request: web.Request) -> web.StreamResponse:
-    fmt = request.query.get("format", "csv")
-    if fmt not in ("csv", "json"):
-        raise RequestInvalid("format", "format must be csv or json")
+@api.get("/api/tickets/export", f"Export as CSV or JSON (at most {EXPORT_LIMIT})",
+            query=Export, answers={200: Answer("the tickets, as asked", Page[Ticket],
+                                               ("text/csv", "application/json"))})
+async def export_tickets(request: web.Request, query: Export) -> web.StreamResponse:
     found, total = await request.app[TICKETS].tickets.search(
-        _actor(request), _filters(request), limit=EXPORT_LIMIT, offset=0)
-    if fmt == "json":
+        _actor(request), _filters(query), limit=EXPORT_LIMIT, offset=0)
+    if query.format == "json":
         return items(found, total)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -121,109 +135,103 @@ async def export_tickets(request: web.Request) -> web.StreamResponse:
                         headers={"Content-Disposition": 'attachment; filename="tickets.csv"'})
 
 
-async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await request.app[TICKETS].tickets.get(request.match_info["ticket_id"],
-                                                     _actor(request))
-    return json_response(ticket)
+@api.get("/api/tickets/{ticket_id}", "One ticket", path_model=TicketPath,
+            answers={200: Answer("the ticket", Ticket), 404: "no such ticket (for you)"})
+async def get_ticket(request: web.Request, path: TicketPath) -> web.Response:
+    return json_response(await request.app[TICKETS].tickets.get(path.ticket_id,
+                                                                 _actor(request)))
 
 
-async def ticket_events(request: web.Request) -> web.Response:
-    return items(await request.app[TICKETS].tickets.events(request.match_info["ticket_id"],
-                                                           _actor(request)))
+@api.get("/api/tickets/{ticket_id}/events", "The audit trail", path_model=TicketPath,
+            answers={200: Answer("every event, oldest first"), 404: "no such ticket"})
+async def ticket_events(request: web.Request, path: TicketPath) -> web.Response:
+    return items(await request.app[TICKETS].tickets.events(path.ticket_id, _actor(request)))
 
 
-async def ticket_action(request: web.Request) -> web.Response:
-    action = request.match_info["action"]
-    if action not in ACTIONS:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"no action {action!r}"}),
-                               content_type="application/json")
-    params = await optional_json_object(request)
-    ticket = await request.app[TICKETS].tickets.act(request.match_info["ticket_id"], action,
-                                                     params, _actor(request))
-    return json_response(ticket)
+def _step(action: str) -> Handler:
+    """The handler of one lifecycle action: one route each, so each body is documented."""
+    async def ticket_action(request: web.Request, path: TicketPath,
+                            body: dict[str, Any]) -> web.Response:
+        return json_response(await request.app[TICKETS].tickets.act(
+            path.ticket_id, action, body, _actor(request)))
+    return ticket_action
 
 
+for _action in ACTIONS:
+    api.post(f"/api/tickets/{{ticket_id}}/{_action}", f"Lifecycle step: {_action}",
+                path_model=TicketPath, body=ACTION_BODIES[_action], validate_body=False,
+                answers={200: Answer("the ticket after the step", Ticket),
+                         403: "this role may not take this step", 404: "no such ticket",
+                         409: "the rules forbid this step now", **WRITING})(_step(_action))
+
+
+@api.get("/api/units", "Responsible units", answers={200: Answer("every unit")})
 async def list_units(request: web.Request) -> web.Response:
     return items(await request.app[TICKETS].tickets.units())
 
 
-async def add_unit(request: web.Request) -> web.Response:
+@api.post("/api/units", "Add or update a unit (admin)", body=NewUnit,
+             answers={201: Answer("the unit"), 403: "admins only", **WRITING})
+async def add_unit(request: web.Request, body: NewUnit) -> web.Response:
     require_role(request, "admin")
-    body = await json_object(request)
-    duty = body.get("duty_phone")
-    if duty is not None and not isinstance(duty, str):
-        raise RequestInvalid("duty_phone", "duty_phone must be a string")
-    unit = await request.app[TICKETS].tickets.add_unit(
-        string_field(body, "code", max_length=32), string_field(body, "name", max_length=128),
-        string_field(body, "phone", max_length=32), duty or None)
+    unit = await request.app[TICKETS].tickets.add_unit(body.code, body.name, body.phone,
+                                                       body.duty_phone or None)
     return json_response(unit, status=201)
 
 
-async def list_outbox(request: web.Request) -> web.Response:
+@api.get("/api/outbox", "Downstream deliveries (dead letters by default)",
+            query=OutboxQuery, answers={200: Answer("a page of messages"),
+                                        403: "admins and supervisors only"})
+async def list_outbox(request: web.Request, query: OutboxQuery) -> web.Response:
     require_role(request, "admin", "supervisor")
-    state = request.query.get("state", "dead")
-    if state not in ("dead", "pending", "delivered", "all"):
-        raise RequestInvalid("state", "state must be dead, pending, delivered or all")
-    limit, offset = paging(request)
-    found, total = await request.app[TICKETS].outbox.messages(state, limit, offset)
+    found, total = await request.app[TICKETS].outbox.messages(query.state, query.limit,
+                                                              query.offset)
     return items(found, total)
 
 
-async def retry_outbox(request: web.Request) -> web.Response:
+@api.post("/api/outbox/{message_id}/retry", "Send a dead letter again (admin)",
+             path_model=MessagePath, answers={200: Answer("queued again"),
+                                              403: "admins only",
+                                              404: "no undelivered message"})
+async def retry_outbox(request: web.Request, path: MessagePath) -> web.Response:
     require_role(request, "admin")
-    try:
-        message_id = int(request.match_info["message_id"])
-    except ValueError:
-        raise RequestInvalid("message_id", "message_id must be a number") from None
-    if not await request.app[TICKETS].outbox.retry(message_id):
-        raise NoSuchItem(f"no undelivered message {message_id}")
+    if not await request.app[TICKETS].outbox.retry(path.message_id):
+        raise NoSuchItem(f"no undelivered message {path.message_id}")
     return json_response({"ok": True})
 
 
-async def measures(request: web.Request) -> web.Response:
+@api.get("/api/reports/measures",
+            "First-time resolution, response and satisfaction rates, per unit and overall",
+            query=Span, answers={200: Answer("the measures"), **STAFF})
+async def measures(request: web.Request, query: Span) -> web.Response:
     require_role(request, "admin", "supervisor", "operator")
-    since, until = datetime_param(request, "since"), datetime_param(request, "until")
-    if since is None or until is None:
-        field = "since" if since is None else "until"
-        raise RequestInvalid(field, f"{field} is required (ISO 8601)")
-    return json_response(await measure(request.app[TICKETS].db, since, until))
+    return json_response(await measure(request.app[TICKETS].db, query.since, query.until))
 
 
-async def period_report(request: web.Request) -> web.StreamResponse:
-    require_role(request, "admin", "supervisor", "operator")
-    kind = request.match_info["period"]
-    if kind not in ("weekly", "monthly", "quarterly"):
-        raise NoSuchItem(f"no {kind} report; weekly, monthly or quarterly")
-    services = request.app[TICKETS]
-    raw = request.query.get("date")
-    try:
-        day = date.fromisoformat(raw) if raw else services.tickets.today()
-    except ValueError:
-        raise RequestInvalid("date", "date must be YYYY-MM-DD") from None
-    fmt = request.query.get("format", "html")
-    if fmt not in ("html", "csv", "json"):
-        raise RequestInvalid("format", "format must be html, csv or json")
-    data = await report(services.db, kind, day, ZoneInfo(services.tickets.timezone))
-    if fmt == "json":
-        return json_response(data)
-    if fmt == "csv":
-        return web.Response(text=report_csv(data), content_type="text/csv", charset="utf-8")
-    return web.Response(text=report_html(data), content_type="text/html", charset="utf-8")
+def _report(period: str) -> Handler:
+    async def period_report(request: web.Request, query: ReportQuery) -> web.StreamResponse:
+        require_role(request, "admin", "supervisor", "operator")
+        services = request.app[TICKETS]
+        day = query.date or services.tickets.today()
+        data = await report(services.db, period, day, ZoneInfo(services.tickets.timezone))
+        if query.format == "json":
+            return json_response(data)
+        if query.format == "csv":
+            return web.Response(text=report_csv(data), content_type="text/csv",
+                                charset="utf-8")
+        return web.Response(text=report_html(data), content_type="text/html",
+                            charset="utf-8")
+    return period_report
+
+
+for _period in ("weekly", "monthly", "quarterly"):
+    api.get(f"/api/reports/{_period}", f"The {_period} report: unit ranking, hot spots",
+               query=ReportQuery, answers={
+                   200: Answer("the report, as asked", None,
+                               ("text/html", "text/csv", "application/json")),
+                   **STAFF})(_report(_period))
 
 
 def setup(app: web.Application, routes: TicketRoutes) -> None:
     app[TICKETS] = routes
-    r = app.router
-    r.add_post("/api/tickets", create_ticket)
-    r.add_get("/api/tickets", list_tickets)
-    r.add_get("/api/tickets/export", export_tickets)
-    r.add_get("/api/tickets/{ticket_id}", get_ticket)
-    r.add_get("/api/tickets/{ticket_id}/events", ticket_events)
-    r.add_post("/api/tickets/{ticket_id}/{action}", ticket_action)
-    r.add_get("/api/units", list_units)
-    r.add_post("/api/units", add_unit)
-    r.add_get("/api/outbox", list_outbox)
-    r.add_post("/api/outbox/{message_id}/retry", retry_outbox)
-    r.add_get("/api/reports/measures", measures)
-    r.add_get("/api/reports/{period}", period_report)
-
+    api.register(app)

@@ -15,13 +15,13 @@ request itself is wrong: HTTP 422, naming the field), or NotPermitted (this role
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from tickets.calendar import WorkCalendar
-from tickets.codes import CLOSE_MODES, SATISFACTION
+from tickets.codes import CLOSE_MODES, DISPOSAL_MODES, SATISFACTION
 from tickets.errors import InvalidField, NotPermitted, StepRefused
 from tickets.rules import CityRules
 
@@ -110,6 +110,15 @@ def _text(params: Params, name: str, *, required: bool = True, max_length: int =
         raise InvalidField(name, f"{name} is required")
     if len(value) > max_length:
         raise InvalidField(name, f"{name} is longer than {max_length} characters")
+    return value
+
+
+def _choice(params: Params, name: str, choices: Mapping[str, str], *,
+            default: str | None = None) -> str:
+    value = params.get(name) or default
+    # isinstance first: a list or object sent here is unhashable, and `in` would raise.
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidField(name, f"{name} must be one of {', '.join(choices)}")
     return value
 
 
@@ -260,9 +269,7 @@ def follow_up(facts: TicketFacts, params: Params, ctx: Context) -> Step:
     """回访: the satisfaction call to the citizen after the unit replied. Published as the
     action `callback` and the event `ticket.callback_recorded` (see GLOSSARY.md)."""
     _require_status(facts, {"replied"}, "record a callback on")
-    satisfaction = params.get("satisfaction")
-    if satisfaction not in SATISFACTION:
-        raise InvalidField("satisfaction", f"satisfaction must be one of {', '.join(SATISFACTION)}")
+    satisfaction = _choice(params, "satisfaction", SATISFACTION)
     truthful = params.get("result_true", True)
     if not isinstance(truthful, bool):
         raise InvalidField("result_true", "result_true must be true or false")
@@ -292,9 +299,7 @@ def redo(facts: TicketFacts, params: Params, ctx: Context) -> Step:
 
 
 def close(facts: TicketFacts, params: Params, ctx: Context) -> Step:
-    mode = params.get("mode", "resolved")
-    if mode not in CLOSE_MODES:
-        raise InvalidField("mode", f"mode must be one of {', '.join(CLOSE_MODES)}")
+    mode = _choice(params, "mode", CLOSE_MODES, default="resolved")
     note = _text(params, "note", required=mode != "resolved")
     if mode == "direct":
         _require_status(facts, {"accepted"}, "close as answered on the spot")
@@ -305,7 +310,8 @@ def close(facts: TicketFacts, params: Params, ctx: Context) -> Step:
         _require_status(facts, {"visited"}, "close (call the citizen back first)")
     changes: dict[str, Any] = {"closed_at": ctx.now, "close_mode": mode}
     if mode == "direct":
-        changes["disposal_mode"] = params.get("disposal_mode") or "direct_answer"
+        changes["disposal_mode"] = _choice(params, "disposal_mode", DISPOSAL_MODES,
+                                           default="direct_answer")
     return Step("closed", changes, "ticket.closed", {"mode": mode, "note": note})
 
 

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Literal
 
-from http_kit.errors import RequestInvalid
+from aiohttp import web
+from pydantic import BaseModel, Field
+
 from http_kit.principal import Principal, require_role
-from http_kit.requests import optional_json_object, paging
+from http_kit.requests import Body, Paging
 from http_kit.responses import items, json_response, recording
+from http_kit.routes import Answer, Routes
 from ivr.callback_requests.service import CallbackRequests
 
 CALLBACKS = web.AppKey("callback requests", CallbackRequests)
+api = Routes()
+
+
+class CallbackQuery(Paging):
+    state: Literal["open", "done", "all"] = "open"
+
+
+class TaskPath(BaseModel):
+    # Bounded by the database's integer (64 bits): a larger number is no task, and must
+    # not reach SQLite, which cannot even compare it.
+    task_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class TaskDone(Body):
+    note: str | None = Field(None, max_length=500)
 
 
 def _staff(request: web.Request) -> Principal:
@@ -18,40 +36,37 @@ def _staff(request: web.Request) -> Principal:
                         why="callbacks are worked by the hotline's operators")
 
 
-def _task_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["task_id"])
-    except ValueError:
-        raise RequestInvalid("task_id", "task_id must be a number") from None
+STAFF_ONLY = {403: "callbacks are worked by the hotline's operators"}
 
 
-async def list_callbacks(request: web.Request) -> web.Response:
+@api.get("/api/callbacks", "Callback requests and voice messages, oldest first, each "
+            "with a ticket draft", query=CallbackQuery,
+            answers={200: Answer("a page of tasks"), **STAFF_ONLY})
+async def list_callbacks(request: web.Request, query: CallbackQuery) -> web.Response:
     _staff(request)
-    state = request.query.get("state", "open")
-    if state not in ("open", "done", "all"):
-        raise RequestInvalid("state", "state must be open, done or all")
-    limit, offset = paging(request)
-    found, total = await request.app[CALLBACKS].list(state, limit, offset)
+    found, total = await request.app[CALLBACKS].list(query.state, query.limit, query.offset)
     return items(found, total)
 
 
-async def callback_done(request: web.Request) -> web.Response:
+@api.post("/api/callbacks/{task_id}/done", "Mark a callback task done, with a note",
+             path_model=TaskPath, body=TaskDone,
+             answers={200: Answer("the task, done"), 404: "no such task", **STAFF_ONLY})
+async def callback_done(request: web.Request, path: TaskPath, body: TaskDone) -> web.Response:
     principal = _staff(request)
-    note = (await optional_json_object(request)).get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise RequestInvalid("note", "note must be a string of at most 500 characters")
-    return json_response(await request.app[CALLBACKS].done(_task_id(request), principal.name,
-                                                           note))
+    return json_response(await request.app[CALLBACKS].done(path.task_id, principal.name,
+                                                           body.note))
 
 
-async def callback_recording(request: web.Request) -> web.StreamResponse:
+@api.get("/api/callbacks/{task_id}/recording", "The caller's voice message (WAV)",
+            path_model=TaskPath,
+            answers={200: Answer("the recording", media_type="audio/wav"),
+                     404: "no such task, or no recording", **STAFF_ONLY})
+async def callback_recording(request: web.Request, path: TaskPath) -> web.StreamResponse:
     _staff(request)
-    task = await request.app[CALLBACKS].get(_task_id(request))
+    task = await request.app[CALLBACKS].get(path.task_id)
     return await recording(task.recording, f"callback task {task.id} has no recording")
 
 
 def setup(app: web.Application, callbacks: CallbackRequests) -> None:
     app[CALLBACKS] = callbacks
-    app.router.add_get("/api/callbacks", list_callbacks)
-    app.router.add_post("/api/callbacks/{task_id}/done", callback_done)
-    app.router.add_get("/api/callbacks/{task_id}/recording", callback_recording)
+    api.register(app)

@@ -2,38 +2,77 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Any, Literal
 
-from http_kit.requests import bool_param, datetime_param, paging
-from http_kit.responses import items, json_response, recording
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from http_kit.requests import Instant, Paging
+from http_kit.responses import Page, items, json_response, recording
+from http_kit.routes import Answer, Routes
 from ivr.calls.call_log import CallLog, call_view
 
 CALLS = web.AppKey("calls", CallLog)
+api = Routes()
+Moment = str | None  # ISO 8601 with zone, or null while it has not happened
 
 
-async def list_calls(request: web.Request) -> web.Response:
-    limit, offset = paging(request)
+class Call(BaseModel):
+    """A call record as the API answers it (ivr/calls/call_log.py call_view)."""
+
+    id: str
+    caller: str
+    started: str = Field(description="ISO 8601")
+    answered: Moment
+    ended: Moment
+    ivr_path: list[str] = Field(description="the caller's menu choices in order")
+    request_kind: str | None
+    route: str | None = Field(description="queue, emergency, fallback, callback, message...")
+    queue: str | None
+    wait_seconds: float | None
+    seat: str | None
+    transfers: list[dict[str, Any]]
+    outcome: Literal["answered", "transferred", "abandoned", "hangup_in_ivr",
+                     "emergency_unanswered", "callback_requested", "message_left"] | None
+    hangup_cause: str | None
+    recording: str | None = Field(description="URL of the WAV")
+    transcript: str | None
+    ticket_id: str | None = Field(description="the ticket filed from this call (its number)")
+
+
+class CallQuery(Paging):
+    caller: str | None = Field(None, description="the caller's number")
+    since: Instant | None = Field(None, description="calls started at or after")
+    active: bool | None = Field(None, description="only calls in progress (or only ended)")
+
+
+class CallPath(BaseModel):
+    call_id: str
+
+
+@api.get("/api/calls", "Calls, newest first", query=CallQuery,
+            answers={200: Answer("a page of calls", Page[Call])})
+async def list_calls(request: web.Request, query: CallQuery) -> web.Response:
     found, total = await request.app[CALLS].search(
-        caller=request.query.get("caller") or None,
-        since=datetime_param(request, "since"),
-        active=bool_param(request, "active"),
-        limit=limit, offset=offset,
-    )
+        caller=query.caller, since=query.since, active=query.active,
+        limit=query.limit, offset=query.offset)
     return items([call_view(c) for c in found], total)
 
 
-async def get_call(request: web.Request) -> web.Response:
-    call = await request.app[CALLS].get(request.match_info["call_id"])
-    return json_response(call_view(call))
+@api.get("/api/calls/{call_id}", "One call", path_model=CallPath,
+            answers={200: Answer("the call", Call), 404: "no such call"})
+async def get_call(request: web.Request, path: CallPath) -> web.Response:
+    return json_response(call_view(await request.app[CALLS].get(path.call_id)))
 
 
-async def get_recording(request: web.Request) -> web.StreamResponse:
-    call = await request.app[CALLS].get(request.match_info["call_id"])
+@api.get("/api/calls/{call_id}/recording", "The call's recording (WAV)",
+            path_model=CallPath, answers={200: Answer("the recording", media_type="audio/wav"),
+                                          404: "no such call, or no recording (yet)"})
+async def get_recording(request: web.Request, path: CallPath) -> web.StreamResponse:
+    call = await request.app[CALLS].get(path.call_id)
     return await recording(call.recording, f"call {call.id} has no recording (yet)")
 
 
 def setup(app: web.Application, calls: CallLog) -> None:
     app[CALLS] = calls
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/calls/{call_id}", get_call)
-    app.router.add_get("/api/calls/{call_id}/recording", get_recording)
+    api.register(app)

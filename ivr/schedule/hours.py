@@ -88,7 +88,8 @@ def parse(data: dict[str, Any]) -> Schedule:
     if not isinstance(always, bool):
         raise InvalidSchedule("always_staffed", "always_staffed must be true or false")
     override = data.get("override") or None
-    if override is not None and override not in OVERRIDES:
+    # isinstance first: a list or object is unhashable, and `in` would raise.
+    if override is not None and (not isinstance(override, str) or override not in OVERRIDES):
         raise InvalidSchedule("override", f"override must be empty or one of "
                                           f"{', '.join(OVERRIDES)}")
     return Schedule(always_staffed=always,

@@ -10,12 +10,23 @@ from aiohttp import web
 from http_kit.errors import Forbidden
 from http_kit.principal import PRINCIPAL
 from http_kit.responses import safe_dumps
+from http_kit.routes import Answer, Routes
 from ivr.screen_pops.service import ALL_SEATS, ScreenPops
 from store.tasks import cancel_and_wait
 
 POPS = web.AppKey("screen pops", ScreenPops)
 SOCKETS = web.AppKey("websockets", set[web.WebSocketResponse])
+api = Routes()
 
+
+@api.get("/ws", "Websocket (after login; ?token= for browsers): screen pops for the "
+            "operator's own seat; every seat's messages for supervisors and admins",
+            description="Messages: hello, screen_pop (caller, menu path, wait, earlier calls "
+                        "and tickets, ticket_draft, console_url), call_answered, ring_stopped, "
+                        "call_ended. A reconnecting browser first receives the current state.",
+            answers={101: Answer("switching to the websocket", media_type=None),
+                     400: Answer("not a websocket upgrade", media_type="text/plain"),
+                     403: "for operators with a seat, and supervisors"})
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     principal = request[PRINCIPAL]
@@ -56,5 +67,5 @@ async def _close_websockets(app: web.Application) -> None:
 def setup(app: web.Application, pops: ScreenPops) -> None:
     app[POPS] = pops
     app[SOCKETS] = set()
-    app.router.add_get("/ws", websocket)
+    api.register(app)
     app.on_shutdown.append(_close_websockets)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 
-from http_kit.principal import PRINCIPAL, PUBLIC_PATHS
-from http_kit.requests import json_object, string_field
+from http_kit.principal import PRINCIPAL
+from http_kit.requests import Body
 from http_kit.responses import error_response, json_response
+from http_kit.routes import Answer, Routes
 from ivr.accounts.service import Accounts, LoginFailed
 
 SESSION_COOKIE = "hotline_session"
 ACCOUNTS = web.AppKey("accounts", Accounts)
+api = Routes()
 
 
 def token_of(request: web.Request) -> str | None:
@@ -22,12 +25,32 @@ def token_of(request: web.Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-async def login(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    name = string_field(body, "user", max_length=64)
-    password = string_field(body, "password", max_length=256)
+class Login(Body):
+    user: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Me(BaseModel):
+    user: str
+    role: str = Field(description="operator, supervisor, admin or unit")
+    seat: str | None
+    unit: str | None
+
+
+class Session(Me):
+    token: str = Field(description="send as `Authorization: Bearer TOKEN`")
+
+
+class Ok(BaseModel):
+    ok: bool
+
+
+@api.post("/api/login", "Log in; returns a bearer token and sets a session cookie",
+             body=Login, public=True,
+             answers={200: Answer("logged in", Session), 401: "wrong user or password"})
+async def login(request: web.Request, body: Login) -> web.Response:
     try:
-        token, principal = await request.app[ACCOUNTS].login(name, password)
+        token, principal = await request.app[ACCOUNTS].login(body.user, body.password)
     except LoginFailed as exc:
         return error_response(401, str(exc))
     response = json_response({"token": token, "user": principal.name,
@@ -38,6 +61,7 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
+@api.post("/api/logout", "End this session", answers={200: Answer("logged out", Ok)})
 async def logout(request: web.Request) -> web.Response:
     token = token_of(request)
     if token:
@@ -47,6 +71,7 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+@api.get("/api/me", "Who is logged in", answers={200: Answer("the user", Me)})
 async def whoami(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     return json_response({"user": principal.name, "role": principal.role,
@@ -55,7 +80,4 @@ async def whoami(request: web.Request) -> web.Response:
 
 def setup(app: web.Application, accounts: Accounts) -> None:
     app[ACCOUNTS] = accounts
-    app[PUBLIC_PATHS].add("/api/login")
-    app.router.add_post("/api/login", login)
-    app.router.add_post("/api/logout", logout)
-    app.router.add_get("/api/me", whoami)
+    api.register(app)

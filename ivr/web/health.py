@@ -6,13 +6,17 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from http_kit.principal import PUBLIC_PATHS
 from http_kit.responses import json_response
+from http_kit.routes import Answer, Routes
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 HEALTH = web.AppKey("health check", HealthCheck)
+api = Routes()
 
 
+@api.get("/api/health", "Is every part up?", public=True, answers={
+    200: Answer("every part is up: {\"asterisk\": \"up\", \"ami\": \"up\", ...}"),
+    503: Answer("a part is down (or restoring): the same object, naming it")})
 async def health(request: web.Request) -> web.Response:
     state = await request.app[HEALTH]()
     healthy = all(value == "up" for value in state.values())
@@ -21,5 +25,4 @@ async def health(request: web.Request) -> web.Response:
 
 def setup(app: web.Application, check: HealthCheck) -> None:
     app[HEALTH] = check
-    app[PUBLIC_PATHS].add("/api/health")
-    app.router.add_get("/api/health", health)
+    api.register(app)

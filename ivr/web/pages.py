@@ -5,18 +5,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from http_kit.principal import PUBLIC_PATHS
+from http_kit.routes import Answer, Routes
 from ivr.web.app import STATIC_DIR
 
-PAGES = {"/console": "console.html", "/supervisor": "supervisor.html"}
+api = Routes()
+HTML = {200: Answer("the page", media_type="text/html")}
+
+
+@api.get("/console", "The operator's console (Chinese); ?phone=&call_id=&kind= prefill it",
+            public=True, answers=HTML)
+async def console(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "console.html")
+
+
+@api.get("/supervisor", "The supervisor's live page (Chinese)", public=True, answers=HTML)
+async def supervisor(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "supervisor.html")
 
 
 def setup(app: web.Application) -> None:
-    for path, name in PAGES.items():
-        page = STATIC_DIR / name
-
-        async def serve(_request: web.Request, page=page) -> web.FileResponse:
-            return web.FileResponse(page)
-
-        app[PUBLIC_PATHS].add(path)
-        app.router.add_get(path, serve)
+    api.register(app)
