@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.prepared import run_many
+from store.sqlite_fast_path import execute_many
 
 T = TypeVar("T")
 _DEFERRED = "hotline_deferred_inserts"  # key in the connection's info dict
@@ -68,7 +68,7 @@ def _insert_deferred(conn: Connection) -> None:
     for statement, row in conn.info.pop(_DEFERRED, []):
         by_shape.setdefault((statement, tuple(row)), []).append(row)
     for (statement, _keys), rows in by_shape.items():
-        run_many(conn, statement, rows)
+        execute_many(conn, statement, rows)
 
 
 class Writer:
