@@ -23,8 +23,9 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from store import jsonio
+from store.pool_writer import PoolWriter
 from store.sqlite import sqlite_pragmas, writer_engine
-from store.writer import Writer
+from store.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.writer = Writer(self.engine, writer_engine(url) if self.dialect == "sqlite"
-                             else None)
+        self.writer = (WriterThread(writer_engine(url)) if self.dialect == "sqlite"
+                       else PoolWriter(self.engine))
 
     @property
     def dialect(self) -> str:
@@ -90,8 +91,8 @@ class Database:
         return self.sessions()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(connection)` as one write transaction (see store/writer.py)."""
-        return await self.writer.run(work)
+        """Run `work(connection)` as one write transaction (see store/writer_thread.py)."""
+        return await self.writer.write(work)
 
     async def write_orm(self, work: Callable[[Session], T]) -> T:
         """`write` for code that changes mapped objects: `work` gets a Session on the

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, distinct, func, insert, select
 
 from store.db import dialect_insert
+from store.group_commit import insert_at_commit
 from store.sqlite_fast_path import execute, execute_many, fetch_all, fetch_first
-from store.writer import insert_at_commit
 from tickets.models import OutboxMessage, Ticket, TicketEvent, TicketSequence, TicketUnit, Unit
 
 TICKETS = Ticket.__table__

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, or_, select
 
 from store.db import Database, utcnow
-from store.process_writer import ProcessWriter
+from store.writer_process import WriterProcess
 from tickets import masking, queries
 from tickets.calendar import WorkCalendar
 from tickets.codes import KINDS, STATUSES
@@ -50,7 +50,7 @@ class TicketService:
         self._clock = clock
         self.on_event: Callable[[], None] | None = None  # wakes the outbox worker
         self._writes = TicketWrites(rules, calendar, timezone)
-        self._process: ProcessWriter | None = None
+        self._process: WriterProcess | None = None
 
     async def start_writer_process(self) -> None:
         """On SQLite, file and step tickets in a process of their own: the service's
@@ -58,7 +58,7 @@ class TicketService:
         cores instead of sharing one interpreter lock. Without it, or on PostgreSQL, they
         run on the database's writer in this process."""
         if self._db.dialect == "sqlite" and not self._db.in_memory and self._process is None:
-            self._process = ProcessWriter(self._db.url, self._writes, name="ticket-writer")
+            self._process = WriterProcess(self._db.url, self._writes, name="ticket-writer")
             await self._process.start()
 
     async def stop(self) -> None:

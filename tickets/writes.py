@@ -4,7 +4,8 @@ outbox message, so downstream never misses a change.
 
 TicketWrites holds only configuration (rules, calendar, time zone) and a cache of known unit
 codes, and it pickles: on SQLite the hotline runs it in a writer process of its own
-(store/process_writer.py), elsewhere in the service's own writer (store/writer.py)."""
+(store/writer_process.py), elsewhere on the service's own writer (store/writer_thread.py,
+store/pool_writer.py)."""
 
 from __future__ import annotations
 
