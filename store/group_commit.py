@@ -26,9 +26,11 @@ MAX_BATCH = 16
 
 
 class Job(Protocol):
-    """A job of a batch: a transaction of store/writer_thread.py or store/writer_process.py."""
+    """A job of a batch: a transaction of store/writer_thread.py or store/writer_process.py,
+    to run as work(connection, *args)."""
 
-    work: Callable[[Connection], Any]
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
 
 
 J = TypeVar("J", bound=Job)
@@ -103,7 +105,7 @@ def _commit_together(conn: Connection, batch: list[J]) -> list[Outcome[J]] | Non
     with conn.begin() as transaction:
         for job in batch:
             try:
-                results.append((job, job.work(conn), None))
+                results.append((job, job.work(conn, *job.args), None))
             except Exception:
                 transaction.rollback()
                 forget_queued(conn)
@@ -116,7 +118,7 @@ def _commit_each_apart(conn: Connection, batch: list[J]) -> list[Outcome[J]]:
     outcomes: list[Outcome[J]] = []
     with conn.begin():
         if len(batch) == 1:  # alone: its failure rolls back the transaction itself
-            outcomes.append((batch[0], batch[0].work(conn), None))
+            outcomes.append((batch[0], batch[0].work(conn, *batch[0].args), None))
         else:
             for job in batch:
                 outcomes.append(_in_savepoint(conn, job))
@@ -133,7 +135,7 @@ def _in_savepoint(conn: Connection, job: J) -> Outcome[J]:
     written_before = len(deferred)
     sqlite.execute("SAVEPOINT job")
     try:
-        result = job.work(conn)
+        result = job.work(conn, *job.args)
     except Exception as exc:
         del deferred[written_before:]
         sqlite.execute("ROLLBACK TO job")

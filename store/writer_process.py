@@ -8,7 +8,8 @@ service keeps answering HTTP.
 
 The child serves one *handler*: an object that pickles (configuration only) whose methods
 take a synchronous connection first, `handler.method(conn, *args) -> result`. The parent asks
-by name: `await writer.call("method", *args)`; arguments, results and errors travel as
+by name: `await writer.call("method", *args)` (store.transactions.Writers turns a service's
+`write(handler.method, *args)` into that); arguments, results and errors travel as
 pickles over a socket pair, each in a frame (4-byte length, then the pickle). Requests that
 wait together run together, as one group commit, with each job's failure its own
 (store/group_commit.py). WAL checkpoints happen beside the commits, not in them
@@ -272,12 +273,18 @@ class WriterProcess:
 @dataclass
 class _Request:
     request_id: int
-    work: Callable[[Connection], Any]
+    work: Callable[..., Any]  # the handler's method, run as work(connection, *args)
+    args: tuple[Any, ...]
 
 
-def _bind(handler: object, method: str, args: tuple[Any, ...]) -> Callable[[Connection], Any]:
-    # Looked up inside the job, so an unknown method fails that job, not the process.
-    return lambda conn: getattr(handler, method)(conn, *args)
+def _method(handler: object, name: str) -> Callable[..., Any]:
+    """handler.<name>; for a name it lacks, work that fails its own job, not the process."""
+    try:
+        return getattr(handler, name)
+    except AttributeError:
+        def unknown(conn: Connection, *args: Any) -> Any:
+            raise AttributeError(f"{type(handler).__name__} has no method {name!r}")
+        return unknown
 
 
 class _Inbox:
@@ -357,8 +364,8 @@ def serve(sock: socket.socket) -> None:
     gc.freeze()  # modules and the handler live as long as the process: never walk them
     try:
         while requests := inbox.take(MAX_BATCH):
-            outcomes = connection.commit([_Request(request_id, _bind(handler, method, args))
-                                       for request_id, method, args in requests])
+            outcomes = connection.commit([_Request(request_id, _method(handler, name), args)
+                                          for request_id, name, args in requests])
             sock.sendall(b"".join(_answer(request.request_id, result, error)
                                   for request, result, error in outcomes))
             checkpointer.committed()

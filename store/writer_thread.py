@@ -1,8 +1,9 @@
 """Write transactions on one thread of the service's own, with group commit (SQLite).
 
-A use case hands `WriterThread.write` a function `work(connection) -> result`; the thread
-runs it in one transaction and commits, or rolls back and re-raises what `work` raised.
-`work` must act only through the connection: it may run twice (see store/group_commit.py).
+`WriterThread.write(work, *args)` runs `work(connection, *args)` on the thread in one
+transaction and commits, or rolls back and re-raises what `work` raised (a
+store.transactions.Transactions). `work` must act only through the connection: it may run
+twice (see store/group_commit.py).
 
 Why: through aiosqlite every statement, flush and commit is its own hop to a worker thread
 and back (about 27 for a ticket filing). The writer thread has its own connection: a whole
@@ -18,18 +19,20 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from sqlalchemy import Connection, Engine
 
 from store.group_commit import MAX_BATCH, Outcome, WriterConnection
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass
 class _Job(Generic[T]):
-    work: Callable[[Connection], T]
+    work: Callable[..., T]
+    args: tuple[Any, ...]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
 
@@ -42,11 +45,11 @@ class WriterThread:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
+    async def write(self, work: Callable[[Connection, *Ts], T], /, *args: *Ts) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._ensure_thread()
-        self._jobs.put(_Job(work, loop, future))
+        self._jobs.put(_Job(work, args, loop, future))
         return await future
 
     def _ensure_thread(self) -> None:

@@ -131,7 +131,7 @@ async def test_a_database_that_cannot_be_opened_fails_each_write_and_never_hangs
 
 
 async def test_orm_writes_go_through_the_writer_too(store_db):
-    """Accounts write with a Session on the writer's connection (Database.write_orm): a
+    """Accounts write with a Session on the writer's connection (write(with_session, ...)): a
     duplicate is refused as the user's own error and the first account still works."""
     accounts = Accounts(store_db)
     created = await accounts.add_user("op1", "operator", "password-1", seat="1001")
