@@ -26,7 +26,7 @@ async def main(db_url: str, port: int) -> None:
     accounts = Accounts(db)
     await accounts.add_user("bench", "operator", "bench-password", seat="1001")
     tickets = build_ticket_service(db, settings)
-    await tickets.start_writer_process()  # as `hotline run` does
+    await tickets.start()  # as `hotline run` does: on SQLite, its writer process
     await tickets.add_unit("water", "自来水公司", "05581234567")
 
     async def health() -> dict[str, str]:

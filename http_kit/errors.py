@@ -3,7 +3,7 @@ name a request field, an attribute `field`). The web app answers every error by 
 mapping, so no module lists other modules' exceptions.
 
 Classes that raise through the API declare it where they are defined, e.g.
-tickets.errors.StepRefused (409), store.process_writer.WriterUnavailable (503),
+tickets.errors.StepRefused (409), store.writer_process.WriterUnavailable (503),
 ivr.errors.AmiError (503). Here: the errors of the HTTP layer itself.
 """
 

@@ -60,10 +60,12 @@ from ivr.web.app import RouteSetup, build_app
 from ivr.web.health import HealthCheck
 from store.db import Database
 from store.tasks import cancel_and_wait
+from store.transactions import writers_for
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin, OutboxWorker
 from tickets.rules import rules_for
 from tickets.service import TicketService
+from tickets.writes import TicketWrites
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,7 @@ class Hotline:
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
 
-        await self.tickets.start_writer_process()
+        await self.tickets.start()
         if s.downstream_url:
             self.outbox = OutboxWorker(self.db, s.downstream_url)
             self.tickets.on_event = self.outbox.wake
@@ -252,9 +254,9 @@ def freeze_startup_heap() -> None:
 
 
 def build_ticket_service(db: Database, settings: Settings) -> TicketService:
-    return TicketService(db, rules_for(settings.city),
-                         WorkCalendar.from_file(settings.calendar_file),
-                         timezone=settings.timezone)
+    writes = TicketWrites(rules_for(settings.city), WorkCalendar.from_file(settings.calendar_file),
+                          settings.timezone)
+    return TicketService(db, writers_for(db, writes, name="ticket-writer"))
 
 
 async def run(settings: Settings, *, bench_dialplan: bool = False) -> None:

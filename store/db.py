@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import Connection, DateTime, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from store import jsonio
-from store.sqlite import sqlite_pragmas, writer_engine
-from store.writer import Writer
+from store.sqlite import sqlite_pragmas
+from store.transactions import database_writer
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class Base(DeclarativeBase):
@@ -79,8 +80,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.writer = Writer(self.engine, writer_engine(url) if self.dialect == "sqlite"
-                             else None)
+        self.writer = database_writer(url, self.engine)
 
     @property
     def dialect(self) -> str:
@@ -89,21 +89,10 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessions()
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(connection)` as one write transaction (see store/writer.py)."""
-        return await self.writer.run(work)
-
-    async def write_orm(self, work: Callable[[Session], T]) -> T:
-        """`write` for code that changes mapped objects: `work` gets a Session on the
-        writer's connection, flushed inside the writer's transaction. Objects it returns
-        are detached with their loaded values. Like `write`, it may run twice."""
-        def run(conn: Connection) -> T:
-            with Session(bind=conn) as session:
-                result = work(session)
-                session.flush()
-                return result
-
-        return await self.write(run)
+    async def write(self, work: Callable[[Connection, *Ts], T], /, *args: *Ts) -> T:
+        """`work(connection, *args)` as one write transaction on the database's writer: a
+        store.transactions.Transactions (mapped objects: `write(with_session, work)`)."""
+        return await self.writer.write(work, *args)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (Alembic, run in a worker thread)."""

@@ -3,8 +3,8 @@
 Filing and dispatching are the hot path (a busy hotline files a ticket for most calls), and
 the ORM's unit of work cost about ten times the SQL itself here. So the writes use statements
 built once, at import, with bound parameters, and on SQLite they run straight on the writer's
-connection (store/prepared.py). A ticket travels through the service as a plain dict of its
-columns.
+connection (store/sqlite_fast_path.py). A ticket travels through the service as a plain dict
+of its columns.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, distinct, func, insert, select
 
 from store.db import dialect_insert
-from store.prepared import fetch_all, fetch_first, run, run_many
-from store.writer import insert_at_commit
+from store.group_commit import insert_at_commit
+from store.sqlite_fast_path import execute, execute_many, fetch_all, fetch_first
 from tickets.models import OutboxMessage, Ticket, TicketEvent, TicketSequence, TicketUnit, Unit
 
 TICKETS = Ticket.__table__
@@ -75,7 +75,7 @@ def next_sequence(conn: Connection, day: str) -> int:
 def insert_ticket(conn: Connection, ticket: dict[str, Any]) -> None:
     """Insert with every column given (None for empty ones), so no column default of
     SQLAlchemy's is needed: the service fills in every default itself."""
-    run(conn, _INSERT_TICKET, {c: ticket[c] for c in TICKET_COLUMNS})
+    execute(conn, _INSERT_TICKET, {c: ticket[c] for c in TICKET_COLUMNS})
 
 
 def load(conn: Connection, ticket_id: str, *, for_update: bool = False
@@ -87,7 +87,7 @@ def load(conn: Connection, ticket_id: str, *, for_update: bool = False
 def save(conn: Connection, ticket: dict[str, Any], columns: Iterable[str]) -> None:
     """Write back the given columns. Each set of columns is compiled once; a lifecycle
     step changes the same few columns every time."""
-    run(conn, _SAVE_TICKET, {"ticket_id": ticket["id"], **{c: ticket[c] for c in columns}})
+    execute(conn, _SAVE_TICKET, {"ticket_id": ticket["id"], **{c: ticket[c] for c in columns}})
 
 
 def assigned(conn: Connection, ticket_id: str, unit: str | None) -> bool:
@@ -102,10 +102,10 @@ def assign_units(conn: Connection, ticket_id: str, lead: str | None,
                  co_units: Iterable[str], *, had_units: bool = True) -> None:
     """Replace the ticket's units; had_units=False skips clearing a first assignment."""
     if had_units:
-        run(conn, _CLEAR_UNITS, {"ticket_id": ticket_id})
+        execute(conn, _CLEAR_UNITS, {"ticket_id": ticket_id})
     rows = [{"ticket_id": ticket_id, "unit": lead, "role": "lead"}] if lead else []
     rows += [{"ticket_id": ticket_id, "unit": code, "role": "co"} for code in co_units]
-    run_many(conn, _ADD_UNITS, rows)
+    execute_many(conn, _ADD_UNITS, rows)
 
 
 def audit(conn: Connection, row: dict[str, Any]) -> None:

@@ -1,30 +1,26 @@
 """Ticket use cases: file, act, read, search. The changes themselves are in
-tickets/writes.py; this is where they meet the database's writer and the reading side."""
+tickets/writes.py; this is where they meet the database's writers and the reading side."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, or_, select
 
 from store.db import Database, utcnow
-from store.process_writer import ProcessWriter
+from store.transactions import Writers
 from tickets import masking, queries
-from tickets.calendar import WorkCalendar
 from tickets.codes import KINDS, STATUSES
 from tickets.errors import InvalidField, NotPermitted, TicketNotFound
 from tickets.filing import NewTicket
 from tickets.lifecycle import Actor
 from tickets.models import Ticket, TicketEvent, TicketUnit, Unit
-from tickets.rules import CityRules
 from tickets.views import OWED, ticket_view
 from tickets.writes import TicketWrites
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,37 +36,32 @@ class TicketFilters:
 
 
 class TicketService:
-    def __init__(self, db: Database, rules: CityRules, calendar: WorkCalendar, *,
-                 timezone: str = "Asia/Shanghai",
+    def __init__(self, db: Database, writers: Writers[TicketWrites], *,
                  clock: Callable[[], datetime] = utcnow) -> None:
+        """writers: where the ticket changes (writers.handler) and the other writes run, as
+        the app is wired (store.transactions.writers_for); reads go to db."""
         self._db = db
-        self.rules = rules
-        self.calendar = calendar
-        self._tz = ZoneInfo(timezone)
+        self._writers = writers
+        self._writes = writers.handler
+        self.rules = self._writes.rules
+        self.calendar = self._writes.calendar
+        self._tz = ZoneInfo(self._writes.timezone)
         self._clock = clock
         self.on_event: Callable[[], None] | None = None  # wakes the outbox worker
-        self._writes = TicketWrites(rules, calendar, timezone)
-        self._process: ProcessWriter | None = None
 
-    async def start_writer_process(self) -> None:
-        """On SQLite, file and step tickets in a process of their own: the service's
-        Python (HTTP, calls, screen pops) and the ticket transactions then run on two
-        cores instead of sharing one interpreter lock. Without it, or on PostgreSQL, they
-        run on the database's writer in this process."""
-        if self._db.dialect == "sqlite" and not self._db.in_memory and self._process is None:
-            self._process = ProcessWriter(self._db.url, self._writes, name="ticket-writer")
-            await self._process.start()
+    async def start(self) -> None:
+        """Start what the writers need (a writer process, where the wiring chose one)."""
+        await self._writers.start()
 
     async def stop(self) -> None:
-        """Stop the writer process: later filings and steps are refused (503), not run
-        elsewhere, so nothing races the database's shutdown."""
-        if self._process is not None:
-            await self._process.stop()
+        """Stop the writers: later filings and steps are refused (503), not run elsewhere,
+        so nothing races the database's shutdown."""
+        await self._writers.stop()
 
     @property
     def writing(self) -> bool:
         """Filings and steps can be made now (false while a dead writer process restarts)."""
-        return self._process is None or self._process.serving
+        return self._writers.serving
 
     @property
     def timezone(self) -> str:
@@ -79,22 +70,10 @@ class TicketService:
     def today(self) -> date:
         return self._clock().astimezone(self._tz).date()
 
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        """One transaction on the writer; the outbox worker wakes for what it committed."""
-        return await self._committed(self._db.write(work))
-
-    async def _write_ticket(self, method: str, *args: Any) -> dict[str, Any]:
-        """TicketWrites.<method>(connection, *args), in the writer process if there is one."""
-        if self._process is not None:
-            return await self._committed(self._process.call(method, *args))
-        change = getattr(self._writes, method)
-        return await self._write(lambda conn: change(conn, *args))
-
-    async def _committed(self, transaction: Awaitable[T]) -> T:
-        result = await transaction
+    def _committed(self) -> None:
+        """A change and its outbox message are committed: wake the outbox worker."""
         if self.on_event:
             self.on_event()
-        return result
 
     # -- units ------------------------------------------------------------------------------
 
@@ -107,7 +86,8 @@ class TicketService:
             if number is not None and not number.replace("-", "").isdigit():
                 raise InvalidField(field_name, f"{field_name} must be a telephone number")
         unit = {"code": code, "name": name, "phone": phone, "duty_phone": duty_phone}
-        await self._write(lambda conn: queries.put_unit(conn, unit))
+        await self._writers.write(queries.put_unit, unit)
+        self._committed()
         return unit
 
     async def units(self) -> list[dict[str, Any]]:
@@ -120,12 +100,17 @@ class TicketService:
 
     async def create(self, new: NewTicket, actor: Actor, *, seat: str | None = None,
                      call_ids: list[str] | None = None) -> dict[str, Any]:
-        return await self._write_ticket("create", new, actor, self._clock(), seat, call_ids)
+        ticket = await self._writers.write(self._writes.create, new, actor, self._clock(),
+                                           seat, call_ids)
+        self._committed()
+        return ticket
 
     async def act(self, ticket_id: str, action: str, params: dict[str, Any],
                   actor: Actor) -> dict[str, Any]:
-        return await self._write_ticket("act", ticket_id, action, params, actor,
-                                        self._clock())
+        ticket = await self._writers.write(self._writes.act, ticket_id, action, params, actor,
+                                           self._clock())
+        self._committed()
+        return ticket
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@ taking a lifecycle step. Each is one transaction that also writes its audit even
 outbox message, so downstream never misses a change.
 
 TicketWrites holds only configuration (rules, calendar, time zone) and a cache of known unit
-codes, and it pickles: on SQLite the hotline runs it in a writer process of its own
-(store/process_writer.py), elsewhere in the service's own writer (store/writer.py)."""
+codes, and it pickles: the service hands its bound methods to `write` (store/transactions.py),
+which runs them in a writer process of their own on an SQLite file, elsewhere on the
+database's writer."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def _facts(t: Mapping[str, Any]) -> TicketFacts:
 
 
 class TicketWrites:
-    def __init__(self, rules: CityRules, calendar: WorkCalendar, timezone: str) -> None:
+    def __init__(self, rules: CityRules, calendar: WorkCalendar,
+                 timezone: str = "Asia/Shanghai") -> None:
         self.rules = rules
         self.calendar = calendar
         self.timezone = timezone

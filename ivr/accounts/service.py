@@ -19,6 +19,7 @@ from http_kit.principal import Principal
 from ivr.accounts.models import AuthSession, User
 from ivr.errors import HotlineError
 from store.db import Database, utcnow
+from store.transactions import with_session
 
 ROLES = ("operator", "supervisor", "admin", "unit")
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
@@ -90,7 +91,7 @@ class Accounts:
             return user
 
         try:
-            await self._db.write_orm(store)
+            await self._db.write(with_session, store)
         except IntegrityError:
             raise InvalidUser(f"name: user {name!r} exists already") from None
         return _principal(user)

@@ -12,6 +12,7 @@ from ivr.callback_requests.models import CallbackRequest
 from ivr.calls.call_log import CallLog, update_call
 from ivr.errors import NotFound
 from store.db import Database, dialect_insert, utcnow
+from store.transactions import with_session
 
 KINDS = {"callback": "来电人请求回拨", "message": "来电人留言，请听取录音后回复"}
 
@@ -81,5 +82,5 @@ class CallbackRequests:
             task.done_at, task.done_by, task.note = done_at, by, note
             return task
 
-        task = await self._db.write_orm(store)
+        task = await self._db.write(with_session, store)
         return task_view(task)

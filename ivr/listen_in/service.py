@@ -17,6 +17,7 @@ from ivr.errors import AmiError, HotlineError
 from ivr.listen_in.models import ListenInAction
 from ivr.telephony.ami_client import AmiClient
 from store.db import Database, utcnow
+from store.transactions import with_session
 
 # ChanSpy options: q quiet (no beep and name), E end when the spied channel hangs up,
 # S stop when no channel is left; w whisper (only the operator hears), B barge (all hear).
@@ -67,7 +68,7 @@ class ListenInService:
             session.add(action)
             return action
 
-        action = await self._db.write_orm(record)
+        action = await self._db.write(with_session, record)
         result = "failed"
         try:
             if self.ami is None:

@@ -20,6 +20,7 @@ from ivr.seats.models import Seat
 from ivr.telephony.ami_client import AmiClient
 from store.db import Database, utcnow
 from store.files import write_atomically
+from store.transactions import with_session
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class SeatService:
             seat.password_digest = digest
             return seat
 
-        seat = await self._db.write_orm(store)
+        seat = await self._db.write(with_session, store)
         await self.write_config()
         if self.apply_config is not None:
             await self.apply_config()
@@ -225,7 +226,7 @@ class SeatService:
             stored.state_changed = utcnow()
             return stored
 
-        return seat_view(await self._db.write_orm(store))
+        return seat_view(await self._db.write(with_session, store))
 
     async def resync(self) -> None:
         """After (re)connecting: put every seat that was in the queue back, as it was.

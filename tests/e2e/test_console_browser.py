@@ -91,8 +91,8 @@ async def test_the_console_pops_up_the_ringing_call_and_prefills_the_form(stack)
 
 
 def ticket_writer_pid(stack) -> int | None:
-    """The hotline's ticket writer process (store/process_writer.py), if one runs."""
-    found = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", "store.process_writer"],
+    """The hotline's ticket writer process (store/writer_process.py), if one runs."""
+    found = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", "store.writer_process"],
                            capture_output=True, text=True).stdout.split()
     assert len(found) <= 1, found
     return int(found[0]) if found else None

@@ -195,7 +195,7 @@ async def test_a_kicked_ami_session_comes_back_and_the_waiting_caller_is_answere
 
 
 def writer_pids(service_pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(service_pid), "-f", "store.process_writer"],
+    found = subprocess.run(["pgrep", "-P", str(service_pid), "-f", "store.writer_process"],
                            capture_output=True, text=True)
     return [int(p) for p in found.stdout.split()]
 

@@ -5,12 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tickets.calendar import WorkCalendar
+from tests.support.tickets import ticket_service
 from tickets.filing import parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.measures import measure, period_of, report, report_csv, report_html
-from tickets.rules import rules_for
-from tickets.service import TicketService
 
 OP = Actor("op1", "operator")
 WATER = Actor("w", "unit", unit="water")
@@ -28,7 +26,7 @@ class Clock:
 
 async def known_data_set(db):
     clock = Clock()
-    svc = TicketService(db, rules_for("mengcheng"), WorkCalendar(), clock=clock)
+    svc = ticket_service(db, clock=clock)
     await svc.add_unit("water", "自来水公司", "05581234567")
     await svc.add_unit("roads", "住建局", "05587654321")
 

@@ -29,11 +29,11 @@ from ivr.schedule.staffing import Staffing
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
 from store.db import Database
+from tests.support.tickets import ticket_service
 from tickets.calendar import WorkCalendar
 from tickets.filing import NewTicket
 from tickets.lifecycle import Actor
 from tickets.outbox import OutboxAdmin
-from tickets.rules import rules_for
 from tickets.service import TicketService
 
 ADMIN = ("root", "root-password")
@@ -49,7 +49,7 @@ async def _start(home: Path) -> tuple[web.AppRunner, Database, TicketService, st
     calls = CallLog(db, str(home / "rec"))
     await calls.call_arrived("1.1", "13800000001")
     await calls.menu_left("1.1", "13800000001", ["help"], "queue", "help")
-    tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
+    tickets = ticket_service(db)
     await tickets.add_unit("water", "自来水公司", "05581234567")
     await tickets.create(NewTicket("13800000001", "complaint", "停水三天"),
                          Actor("root", "admin", None))

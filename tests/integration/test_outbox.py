@@ -7,12 +7,10 @@ from aiohttp import web
 
 from tests.support.sipp import free_tcp_port
 from tests.support.stack import eventually
-from tickets.calendar import WorkCalendar
+from tests.support.tickets import ticket_service
 from tickets.filing import parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.outbox import OutboxAdmin, OutboxWorker
-from tickets.rules import rules_for
-from tickets.service import TicketService
 
 OPERATOR = Actor("op1", "operator")
 
@@ -66,7 +64,7 @@ class Receiver:
 
 @pytest.fixture
 async def setup(store_db):
-    service = TicketService(store_db, rules_for("mengcheng"), WorkCalendar())
+    service = ticket_service(store_db)
     await service.add_unit("water", "自来水公司", "05581234567")
     receiver = Receiver()
     workers: list[OutboxWorker] = []

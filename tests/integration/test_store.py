@@ -11,7 +11,7 @@ from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, tex
 import tickets.models  # noqa: F401
 from ivr.accounts.service import Accounts, InvalidUser
 from store.db import Base
-from store.writer import insert_at_commit
+from store.group_commit import insert_at_commit
 
 
 class Refused(Exception):
@@ -118,21 +118,20 @@ async def test_migrations_build_exactly_the_models_schema(store_db):
 
 async def test_a_database_that_cannot_be_opened_fails_each_write_and_never_hangs(tmp_path):
     from sqlalchemy.exc import OperationalError
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     from store.sqlite import writer_engine
-    from store.writer import Writer
+    from store.writer_thread import WriterThread
 
     unopenable = f"sqlite+aiosqlite:///{tmp_path}/no-such-dir/x.db"
-    writer = Writer(create_async_engine(unopenable), writer_engine(unopenable))
+    writer = WriterThread(writer_engine(unopenable))
     for _ in range(2):  # the writer thread is still there for the second one
         with pytest.raises(OperationalError):
-            await asyncio.wait_for(writer.run(_add("lost")), 10)
+            await asyncio.wait_for(writer.write(_add("lost")), 10)
     await asyncio.to_thread(writer.close)
 
 
 async def test_orm_writes_go_through_the_writer_too(store_db):
-    """Accounts write with a Session on the writer's connection (Database.write_orm): a
+    """Accounts write with a Session on the writer's connection (write(with_session, ...)): a
     duplicate is refused as the user's own error and the first account still works."""
     accounts = Accounts(store_db)
     created = await accounts.add_user("op1", "operator", "password-1", seat="1001")

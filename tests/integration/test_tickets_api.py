@@ -15,10 +15,8 @@ from ivr.live_view.service import LiveView
 from ivr.main import WebServices, build_web_app
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
-from tickets.calendar import WorkCalendar
+from tests.support.tickets import ticket_service
 from tickets.outbox import OutboxAdmin
-from tickets.rules import rules_for
-from tickets.service import TicketService
 
 USERS = {"op": ("operator", "1001", None), "sup": ("supervisor", None, None),
          "root": ("admin", None, None), "water": ("unit", None, "water"),
@@ -28,8 +26,8 @@ USERS = {"op": ("operator", "1001", None), "sup": ("supervisor", None, None),
 @pytest.fixture
 async def tickets(db):
     """As `hotline run` has it: tickets written by the writer process."""
-    service = TicketService(db, rules_for("mengcheng"), WorkCalendar())
-    await service.start_writer_process()
+    service = ticket_service(db, as_the_hotline_runs=True)
+    await service.start()
     await service.add_unit("water", "自来水公司", "05581234567")
     await service.add_unit("roads", "住建局", "05587654321")
     yield service

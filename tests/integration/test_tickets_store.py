@@ -8,13 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import open_database
-from tickets.calendar import WorkCalendar
+from tests.support.tickets import ticket_service
 from tickets.errors import InvalidField, NotPermitted, StepRefused, TicketNotFound
 from tickets.filing import NewTicket, parse_new_ticket
 from tickets.lifecycle import Actor
 from tickets.models import OutboxMessage
-from tickets.rules import rules_for
-from tickets.service import TicketFilters, TicketService
+from tickets.service import TicketFilters
 
 OPERATOR = Actor("op1", "operator")
 SUPERVISOR = Actor("sup1", "supervisor")
@@ -53,9 +52,9 @@ async def store_db(backend, request, tmp_path):
 
 @pytest.fixture
 async def service(store_db, backend, clock):
-    svc = TicketService(store_db, rules_for("mengcheng"), WorkCalendar(), clock=clock)
-    if backend.endswith("writer process"):
-        await svc.start_writer_process()
+    svc = ticket_service(store_db, clock=clock,
+                         as_the_hotline_runs=backend.endswith("writer process"))
+    await svc.start()
     await svc.add_unit("water", "自来水公司", "05581234567")
     await svc.add_unit("roads", "住建局", "05587654321", duty_phone="05587654000")
     yield svc

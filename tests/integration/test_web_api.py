@@ -13,10 +13,9 @@ from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
+from tests.support.tickets import ticket_service
 from tickets.calendar import WorkCalendar
 from tickets.outbox import OutboxAdmin
-from tickets.rules import rules_for
-from tickets.service import TicketService
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ async def api(db, tmp_path):
     accounts = Accounts(db)
     await accounts.add_user("op1", "operator", "operator-pass", seat="1001")
     calls = CallLog(db, "/rec")
-    tickets = TicketService(db, rules_for("mengcheng"), WorkCalendar())
+    tickets = ticket_service(db)
     seats = SeatService(db, tmp_path / "etc", "127.0.0.1", "hotline", "hotline-night")
     await accounts.add_user("lead", "supervisor", "supervisor-pass")
     staffing = Staffing(tmp_path / "schedule.toml", preset_for("lanxi"), WorkCalendar(),

@@ -1,4 +1,4 @@
-"""store/prepared.py: hot statements run on SQLite's own connection must read and write
+"""store/sqlite_fast_path.py: hot statements run on SQLite's own connection must read and write
 exactly what SQLAlchemy's Connection.execute does, types included; on PostgreSQL the same
 calls go through Connection.execute."""
 
@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 from store.db import UtcDateTime, dialect_insert
-from store.prepared import fetch_all, fetch_first, run, run_many
+from store.sqlite_fast_path import execute, execute_many, fetch_all, fetch_first
 
 SCRATCH = MetaData()
 THINGS = Table("things", SCRATCH, Column("id", Integer, primary_key=True),
@@ -50,10 +50,10 @@ async def test_values_round_trip_like_sqlalchemy(store_db):
     await store_db.write(SCRATCH.create_all)
 
     def work(conn: Connection) -> tuple:
-        run(conn, INSERT, ROW)
-        run_many(conn, INSERT, [ROW | {"id": 2, "urgent": False, "tags": [], "name": None},
+        execute(conn, INSERT, ROW)
+        execute_many(conn, INSERT, [ROW | {"id": 2, "urgent": False, "tags": [], "name": None},
                                 ROW | {"id": 3, "at": None, "day": date(2026, 1, 1)}])
-        run(conn, RENAME, {"thing": 2, "name": "乙", "urgent": None})
+        execute(conn, RENAME, {"thing": 2, "name": "乙", "urgent": None})
         mine = [fetch_first(conn, BY_ID, {"id": i}) for i in (1, 2, 3, 4)]
         theirs = [conn.execute(BY_ID, {"id": i}).mappings().first() for i in (1, 2, 3, 4)]
         return mine, [dict(r) if r else None for r in theirs], fetch_all(
@@ -81,7 +81,7 @@ async def test_literals_in_the_statement_and_returning(db):
 async def test_a_missing_value_or_a_needed_default_is_refused(db):
     await db.write(SCRATCH.create_all)
     with pytest.raises(KeyError, match="'thing'"):
-        await db.write(lambda conn: run(conn, RENAME, {"name": "x"}))
+        await db.write(lambda conn: execute(conn, RENAME, {"name": "x"}))
     with pytest.raises(ValueError, match="column defaults"):
-        await db.write(lambda conn: run(conn, insert(WITH_DEFAULT), {"id": 1}))
+        await db.write(lambda conn: execute(conn, insert(WITH_DEFAULT), {"id": 1}))
     assert await db.write(lambda conn: fetch_all(conn, select(WITH_DEFAULT), {})) == []

@@ -1,4 +1,5 @@
-"""Hot statements run straight on SQLite's own connection, typed by SQLAlchemy.
+"""The fast path for hot statements on SQLite: compiled by SQLAlchemy, run straight on the
+sqlite3 connection. (Nothing is prepared here: sqlite3 keeps its own statement cache.)
 
 Why: filing and dispatching a ticket runs about nine statements in the writer thread, and
 SQLAlchemy's execution machinery (context, events, result objects) costs 20-55 µs around
@@ -118,7 +119,7 @@ def fetch_first(conn: Connection, statement: Executable,
     return rows[0] if rows else None
 
 
-def run(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> None:
+def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> None:
     """Execute a statement that returns no rows."""
     raw = _sqlite(conn)
     if raw is None:
@@ -128,7 +129,7 @@ def run(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> N
     raw.execute(compiled.sql, compiled.parameters(params))
 
 
-def run_many(conn: Connection, statement: Executable,
+def execute_many(conn: Connection, statement: Executable,
              rows: Iterable[Mapping[str, Any]]) -> None:
     """Execute one statement for many rows, all with the same keys (executemany)."""
     rows = list(rows)

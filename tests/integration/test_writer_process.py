@@ -1,4 +1,4 @@
-"""The writer process (store/process_writer.py) with a real child process and a real SQLite
+"""The writer process (store/writer_process.py) with a real child process and a real SQLite
 file: answers, errors, group commit, a child that dies, and stopping."""
 
 import asyncio
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from store.process_writer import ProcessWriter, WriterUnavailable, frame, split_frames
+from store.writer_process import WriterProcess, WriterUnavailable, frame, split_frames
 from tickets.errors import InvalidField
 
 
@@ -57,10 +57,10 @@ def db_file(tmp_path):
 
 @pytest.fixture
 async def writer(db_file):
-    process_writer = ProcessWriter(f"sqlite+aiosqlite:///{db_file}", Notes("n:"))
-    await process_writer.start()
-    yield process_writer
-    await process_writer.stop()
+    writer_process = WriterProcess(f"sqlite+aiosqlite:///{db_file}", Notes("n:"))
+    await writer_process.start()
+    yield writer_process
+    await writer_process.stop()
 
 
 def notes(db_file) -> list[str]:
@@ -121,32 +121,32 @@ async def test_a_killed_child_fails_its_calls_and_another_takes_over(writer, db_
 
 
 async def test_stop_answers_what_was_asked_then_refuses(db_file):
-    process_writer = ProcessWriter(f"sqlite+aiosqlite:///{db_file}", Notes(""))
-    await process_writer.start()
-    calls = [asyncio.create_task(process_writer.call("add", f"x{i}")) for i in range(50)]
+    writer_process = WriterProcess(f"sqlite+aiosqlite:///{db_file}", Notes(""))
+    await writer_process.start()
+    calls = [asyncio.create_task(writer_process.call("add", f"x{i}")) for i in range(50)]
     await asyncio.sleep(0)  # the requests are on their way
-    await process_writer.stop()
+    await writer_process.stop()
     assert len(await asyncio.gather(*calls)) == 50
     assert len(notes(db_file)) == 50
     with pytest.raises(WriterUnavailable):
-        await process_writer.call("pid")
+        await writer_process.call("pid")
 
 
 async def test_a_child_that_cannot_open_the_database_fails_start(tmp_path):
     missing = tmp_path / "no" / "such" / "dir" / "x.db"
-    process_writer = ProcessWriter(f"sqlite+aiosqlite:///{missing}", Notes(""))
+    writer_process = WriterProcess(f"sqlite+aiosqlite:///{missing}", Notes(""))
     with pytest.raises(WriterUnavailable):
-        await process_writer.start()
+        await writer_process.start()
 
 
 async def test_a_call_waiting_for_a_restart_is_refused_at_stop_not_left_hanging(db_file):
-    process_writer = ProcessWriter(f"sqlite+aiosqlite:///{db_file}", Notes(""))
-    await process_writer.start()
-    os.kill(process_writer.pid, signal.SIGKILL)
+    writer_process = WriterProcess(f"sqlite+aiosqlite:///{db_file}", Notes(""))
+    await writer_process.start()
+    os.kill(writer_process.pid, signal.SIGKILL)
     await asyncio.sleep(0.05)  # its socket closed; the next child takes longer to start
-    waiting = asyncio.create_task(process_writer.call("pid", wait_for_start=30))
+    waiting = asyncio.create_task(writer_process.call("pid", wait_for_start=30))
     await asyncio.sleep(0)
-    await process_writer.stop()
+    await writer_process.stop()
     with pytest.raises(WriterUnavailable):
         await asyncio.wait_for(waiting, 5)
 
@@ -175,11 +175,11 @@ async def test_the_child_ends_by_itself_when_the_service_dies_without_stopping_i
 
 SERVICE_THAT_DIES = """
 import asyncio, os
-from store.process_writer import ProcessWriter
-from tests.integration.test_process_writer import Notes
+from store.writer_process import WriterProcess
+from tests.integration.test_writer_process import Notes
 
 async def main():
-    writer = ProcessWriter("{url}", Notes(""))
+    writer = WriterProcess("{url}", Notes(""))
     await writer.start()
     await writer.call("add", "left before dying")
     print(writer.pid, flush=True)

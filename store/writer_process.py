@@ -8,10 +8,11 @@ service keeps answering HTTP.
 
 The child serves one *handler*: an object that pickles (configuration only) whose methods
 take a synchronous connection first, `handler.method(conn, *args) -> result`. The parent asks
-by name: `await writer.call("method", *args)`; arguments, results and errors travel as
+by name: `await writer.call("method", *args)` (store.transactions.Writers turns a service's
+`write(handler.method, *args)` into that); arguments, results and errors travel as
 pickles over a socket pair, each in a frame (4-byte length, then the pickle). Requests that
 wait together run together, as one group commit, with each job's failure its own
-(store.writer.run_batch). WAL checkpoints happen beside the commits, not in them
+(store/group_commit.py). WAL checkpoints happen beside the commits, not in them
 (store.checkpoints).
 
 If the child dies, the calls it had not answered fail with WriterUnavailable (the hotline
@@ -43,11 +44,6 @@ log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("!I")
 READ_SIZE = 1 << 18  # bytes per read from the socket, into a buffer kept for it
-# Transactions per commit, at most. Smaller than store.writer's 64: here a batch runs with
-# the whole core to itself, and its length is what a request arriving just after it starts
-# waits. At 1,000 tickets/s offered, create p99 over six runs: 16 -> 13-18 ms (1,250/s:
-# 15-21), 32 -> 12-25 (16-30), 64 -> 8-33 (24-35).
-MAX_BATCH = 16
 READY = 0  # the request id of the child's "connected and serving" frame
 START_TIMEOUT = 30.0  # seconds for a new child to import, connect and say it is ready
 RESTART_DELAYS = (0.0, 0.5, 1.0, 2.0, 5.0)  # after each death in a row, up to the last
@@ -142,7 +138,7 @@ class _Channel(asyncio.BufferedProtocol):
             self.lost.set_result(None)
 
 
-class ProcessWriter:
+class WriterProcess:
     def __init__(self, db_url: str, handler: object, *, name: str = "db-writer") -> None:
         self._db_url = db_url
         self._handler = handler
@@ -215,7 +211,7 @@ class ProcessWriter:
         try:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "store.process_writer", str(child_end.fileno()),
+                sys.executable, "-m", "store.writer_process", str(child_end.fileno()),
                 pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=env)
         except BaseException:
@@ -279,12 +275,18 @@ class ProcessWriter:
 @dataclass
 class _Request:
     request_id: int
-    work: Callable[[Connection], Any]
+    work: Callable[..., Any]  # the handler's method, run as work(connection, *args)
+    args: tuple[Any, ...]
 
 
-def _bind(handler: object, method: str, args: tuple[Any, ...]) -> Callable[[Connection], Any]:
-    # Looked up inside the job, so an unknown method fails that job, not the process.
-    return lambda conn: getattr(handler, method)(conn, *args)
+def _method(handler: object, name: str) -> Callable[..., Any]:
+    """handler.<name>; for a name it lacks, work that fails its own job, not the process."""
+    try:
+        return getattr(handler, name)
+    except AttributeError:
+        def unknown(conn: Connection, *args: Any) -> Any:
+            raise AttributeError(f"{type(handler).__name__} has no method {name!r}")
+        return unknown
 
 
 class _Inbox:
@@ -346,8 +348,8 @@ def _answer(request_id: int, result: Any, error: BaseException | None) -> bytes:
 def serve(sock: socket.socket) -> None:
     """The child: receive (db_url, handler), connect, then answer requests until EOF."""
     from store.checkpoints import Checkpointer
+    from store.group_commit import MAX_BATCH, WriterConnection
     from store.sqlite import writer_engine
-    from store.writer import SerialConnection
 
     inbox = _Inbox(sock)
     first = inbox.take(1)
@@ -355,7 +357,7 @@ def serve(sock: socket.socket) -> None:
         return
     db_url, handler = first[0]
     engine = writer_engine(db_url, autocheckpoint=False)
-    connection = SerialConnection(engine)
+    connection = WriterConnection(engine)
     connection.connect()  # a database it cannot open fails the start, not a first request
     checkpointer = Checkpointer(str(engine.url.database))
     inbox.on_idle = checkpointer.idle
@@ -364,8 +366,8 @@ def serve(sock: socket.socket) -> None:
     gc.freeze()  # modules and the handler live as long as the process: never walk them
     try:
         while requests := inbox.take(MAX_BATCH):
-            outcomes = connection.run([_Request(request_id, _bind(handler, method, args))
-                                       for request_id, method, args in requests])
+            outcomes = connection.commit([_Request(request_id, _method(handler, name), args)
+                                          for request_id, name, args in requests])
             sock.sendall(b"".join(_answer(request.request_id, result, error)
                                   for request, result, error in outcomes))
             checkpointer.committed()
