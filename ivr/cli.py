@@ -137,15 +137,13 @@ def cmd_down(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stop_left_asterisk(settings: Settings) -> int | None:
-    from ivr.telephony.asterisk_config import AsteriskLayout
     from ivr.telephony.asterisk_process import AsteriskInstall, stop_instance
 
     try:
         install = AsteriskInstall.locate(settings.asterisk_root)
     except HotlineError:
         return None  # no Asterisk installed: none can be running
-    return await stop_instance(AsteriskLayout(settings.asterisk_dir, install.modules_dir,
-                                              install.data_dir, install.sbin_dir))
+    return await stop_instance(install.layout(settings.asterisk_dir))
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> int:
@@ -187,7 +185,6 @@ def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.seats.service import SeatService
-    from ivr.telephony.asterisk_config import AsteriskLayout
     from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
     async def add(db: Database) -> str:
@@ -198,8 +195,7 @@ def cmd_seats_add(args: argparse.Namespace, settings: Settings) -> int:
         if not control.exists():
             return f"seat {seat['seat']} saved; it is loaded when the hotline starts"
         install = AsteriskInstall.locate(settings.asterisk_root)
-        layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
-                                install.sbin_dir)
+        layout = install.layout(settings.asterisk_dir)
         await AsteriskProcess(install, layout).rx("module reload res_pjsip.so")  # live, no restart
         return f"seat {seat['seat']} saved and live; it can register now"
 
@@ -215,12 +211,10 @@ def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from ivr.telephony.asterisk_config import AsteriskLayout
     from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
     install = AsteriskInstall.locate(settings.asterisk_root)
-    layout = AsteriskLayout(settings.asterisk_dir, install.modules_dir, install.data_dir,
-                            install.sbin_dir)
+    layout = install.layout(settings.asterisk_dir)
     print(asyncio.run(AsteriskProcess(install, layout).rx(" ".join(args.command))), end="")
     return 0
 

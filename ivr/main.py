@@ -79,8 +79,8 @@ class Hotline:
         self.db = Database(settings.db_url)
         # The AMI client first: the services that steer Asterisk are given it. Reading
         # the secret here is one small file, before the service takes any request.
-        self.ami = AmiClient(settings.local_host, settings.ami_port, AMI_USER,
-                             ami_secret(settings))
+        self._ami_secret = ami_secret(settings)
+        self.ami = AmiClient(settings.local_host, settings.ami_port, AMI_USER, self._ami_secret)
         self.call_log = CallLog(self.db, str(settings.recordings_dir))
         self.tracker = CallTracker(self.call_log, self.ami)
         self.accounts = Accounts(self.db)
@@ -170,10 +170,9 @@ class Hotline:
         s = self.settings
         s.recordings_dir.mkdir(parents=True, exist_ok=True)
         install = AsteriskInstall.locate(s.asterisk_root)
-        layout = AsteriskLayout(s.asterisk_dir, install.modules_dir, install.data_dir,
-                                install.sbin_dir)
+        layout = install.layout(s.asterisk_dir)
         changed = write_config(layout, render_all(template_values(
-            s, layout, ami_secret(s), bench_dialplan=self._bench_dialplan,
+            s, layout, self._ami_secret, bench_dialplan=self._bench_dialplan,
             staffed=self.staffing.staffed())))
         prepare_data_dir(layout, s.sounds_dir)
         return install, layout, changed

@@ -61,6 +61,11 @@ class AsteriskInstall:
         )
 
 
+    def layout(self, root: Path) -> AsteriskLayout:
+        """The files of the instance that lives under root, run by this install."""
+        return AsteriskLayout(root, self.modules_dir, self.data_dir, self.sbin_dir)
+
+
 class AsteriskProcess:
     def __init__(self, install: AsteriskInstall, layout: AsteriskLayout) -> None:
         self._install = install
