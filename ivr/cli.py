@@ -177,7 +177,7 @@ def cmd_units_add(args: argparse.Namespace, settings: Settings) -> int:
 
     async def add(db: Database) -> str:
         unit = await build_ticket_service(db, settings).add_unit(
-            args.code, args.name, args.phone, args.duty_phone)
+            args.code, args.name, args.phone, args.duty_phone, args.hours)
         return f"unit {unit['code']} ({unit['name']}) saved"
 
     return _with_database(settings, add)
@@ -252,7 +252,9 @@ def parser() -> argparse.ArgumentParser:
     unit.add_argument("code")
     unit.add_argument("--name", required=True)
     unit.add_argument("--phone", required=True)
-    unit.add_argument("--duty-phone")
+    unit.add_argument("--duty-phone", help="its 7x24 duty number")
+    unit.add_argument("--hours", help="when the day number is staffed on working days, "
+                      "e.g. 08:30-12:00,14:00-17:30 (default: always)")
     unit.set_defaults(func=cmd_units_add)
 
     seats = sub.add_parser("seats", help="operator seats").add_subparsers(

@@ -40,7 +40,7 @@ from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
 from ivr.telephony.agi_server import FastAgiServer
-from ivr.telephony.ami_client import AmiClient
+from ivr.telephony.ami_client import AmiClient, Message
 from ivr.telephony.asterisk_config import (
     AMI_USER,
     AsteriskLayout,
@@ -53,6 +53,9 @@ from ivr.telephony.asterisk_config import (
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
+from ivr.transfers import http as transfer_routes
+from ivr.transfers.control import TransferControl
+from ivr.transfers.service import TransferService
 from ivr.web import auth as auth_routes
 from ivr.web import health as health_routes
 from ivr.web import pages
@@ -96,8 +99,12 @@ class Hotline:
                                  self.tickets.calendar, settings.timezone, ami=self.ami)
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
                               "schedule": self.staffing.apply})
+        self.transfers = TransferService(
+            self.call_log, self.tickets.unit_to_call, TransferControl(self.ami),
+            settings.sounds_dir, ring_seconds=settings.transfer_ring_seconds,
+            hold_limit_seconds=settings.transfer_hold_limit_seconds, publish=self.pops.notify)
         self.tracker.subscribers.append(self.pops.on_fact)
-        self.ami.on_event = self.tracker.on_event
+        self.ami.on_event = self._on_ami_event
         self.ami.on_connected = self.resync.run
         self.ami.on_disconnected = self.resync.reset
         self.agi: FastAgiServer | None = None
@@ -141,7 +148,8 @@ class Hotline:
         self._web = web.AppRunner(build_web_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
             self.db, self.seats, self.pops, self.listen_in, self.callbacks,
-            LiveView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing)),
+            LiveView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing,
+            self.transfers)),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -156,6 +164,7 @@ class Hotline:
                                                     name="asterisk-keeper")
 
         await self.tracker.start()
+        await self.transfers.start()
         await self.ami.start()
         await self.ami.wait_connected(15)
         await self.staffing.start()
@@ -192,6 +201,7 @@ class Hotline:
             await asyncio.wait_for(self.tracker.idle(), 5)
         await self.ami.stop()
         await self.tracker.stop()
+        await self.transfers.stop()
         await self.pops.stop()
         if self._web:
             await self._web.cleanup()
@@ -199,6 +209,10 @@ class Hotline:
         if self.outbox:
             await self.outbox.stop()
         await self.db.close()
+
+    def _on_ami_event(self, message: Message) -> None:
+        self.tracker.on_event(message)
+        self.transfers.on_event(message)
 
     async def _reload_pjsip(self) -> None:
         if self.asterisk is not None and self.asterisk.is_running():
@@ -289,6 +303,7 @@ class WebServices:
     callbacks: CallbackRequests
     live_view: LiveView
     staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
+    transfers: TransferService | None = None  # likewise
 
 
 def build_web_app(services: WebServices) -> web.Application:
@@ -308,6 +323,8 @@ def build_web_app(services: WebServices) -> web.Application:
     ]
     if services.staffing is not None:
         setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
+    if services.transfers is not None:
+        setups.append(functools.partial(transfer_routes.setup, transfers=services.transfers))
     # Last: the document describes every route registered before it.
     setups.append(functools.partial(serve_openapi, title="12345 hotline API",
                                     version=version("hotline12345"),

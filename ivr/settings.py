@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     queue_ring_seconds: QueueSeconds = 20
     queue_announce_seconds: QueueSeconds = 30
     queue_offer_seconds: QueueSeconds = 45
+    # Transfers (ivr/transfers/): how long a unit's phone rings before the leg counts as not
+    # answered, and how long a citizen may hold while the operator consults the unit
+    # before the operator is brought back to them.
+    transfer_ring_seconds: QueueSeconds = 30
+    transfer_hold_limit_seconds: QueueSeconds = 180
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
     asterisk_root: Path = Path("/opt/hotline-asterisk-22")

@@ -35,6 +35,7 @@ from tickets.http_models import (
     TicketPage,
     TicketPath,
     TicketQuery,
+    UnitQuery,
 )
 from tickets.lifecycle import ACTIONS, Actor
 from tickets.measures import measure, report, report_csv, report_html
@@ -165,9 +166,11 @@ for _action in ACTIONS:
                          409: "the rules forbid this step now", **WRITING})(_step(_action))
 
 
-@api.get("/api/units", "Responsible units", answers={200: Answer("every unit")})
-async def list_units(request: web.Request) -> web.Response:
-    return items(await request.app[TICKETS].tickets.units())
+@api.get("/api/units", "Responsible units, found by name, code or pinyin initials",
+         query=UnitQuery, answers={200: Answer(
+             "the units, each with number_now: the number a transfer would call now")})
+async def list_units(request: web.Request, query: UnitQuery) -> web.Response:
+    return items(await request.app[TICKETS].tickets.units(query.q))
 
 
 @api.post("/api/units", "Add or update a unit (admin)", body=NewUnit,
@@ -175,7 +178,8 @@ async def list_units(request: web.Request) -> web.Response:
 async def add_unit(request: web.Request, body: NewUnit) -> web.Response:
     require_role(request, "admin")
     unit = await request.app[TICKETS].tickets.add_unit(body.code, body.name, body.phone,
-                                                       body.duty_phone or None)
+                                                       body.duty_phone or None,
+                                                       body.hours or None)
     return json_response(unit, status=201)
 
 

@@ -160,6 +160,14 @@ class NewUnit(Body):
     name: str = Field(min_length=1, max_length=128)
     phone: str = Field(min_length=1, max_length=32)
     duty_phone: str | None = Field(None, max_length=32)
+    hours: str | None = Field(None, max_length=200, description=(
+        "when the day number is staffed on working days, e.g. 08:30-12:00,14:00-17:30; "
+        "unset: always"))
+
+
+class UnitQuery(Query):
+    q: str | None = Field(None, max_length=64, description=(
+        "part of the name, the start of the code, or the pinyin initials (e.g. zjj)"))
 
 
 class OutboxQuery(Paging):

@@ -30,6 +30,8 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(128))
     phone: Mapped[str] = mapped_column(String(32))
     duty_phone: Mapped[str | None] = mapped_column(String(32))
+    # When the day number is staffed, on working days (tickets/units.py); None: always.
+    hours: Mapped[str | None] = mapped_column(String(200))
     created: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -127,4 +127,4 @@ def put_unit(conn: Connection, unit: dict[str, Any]) -> None:
     statement = dialect_insert(conn.dialect.name)(UNITS).values(**unit)
     conn.execute(statement.on_conflict_do_update(
         index_elements=[UNITS.c.code],
-        set_={k: statement.excluded[k] for k in ("name", "phone", "duty_phone")}))
+        set_={k: statement.excluded[k] for k in ("name", "phone", "duty_phone", "hours")}))

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, func, or_, select
 
 from store.db import Database, utcnow
 from store.transactions import Writers
-from tickets import masking, queries
+from tickets import masking, queries, units
 from tickets.codes import KINDS, STATUSES
-from tickets.errors import InvalidField, NotPermitted, TicketNotFound
+from tickets.errors import InvalidField, NoSuchItem, NotPermitted, TicketNotFound
 from tickets.filing import NewTicket
 from tickets.lifecycle import Actor
 from tickets.models import Ticket, TicketEvent, TicketUnit, Unit
@@ -77,24 +77,48 @@ class TicketService:
 
     # -- units ------------------------------------------------------------------------------
 
-    async def add_unit(self, code: str, name: str, phone: str,
-                       duty_phone: str | None = None) -> dict[str, Any]:
+    async def add_unit(self, code: str, name: str, phone: str, duty_phone: str | None = None,
+                       hours: str | None = None) -> dict[str, Any]:
         """Re-adding a unit updates its numbers: admins fix a changed phone this way."""
+        if hours:
+            units.parse_hours(hours)  # InvalidField naming what is wrong
         if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 32:
             raise InvalidField("code", "code: up to 32 letters, digits, - or _")
         for field_name, number in (("phone", phone), ("duty_phone", duty_phone)):
             if number is not None and not number.replace("-", "").isdigit():
                 raise InvalidField(field_name, f"{field_name} must be a telephone number")
-        unit = {"code": code, "name": name, "phone": phone, "duty_phone": duty_phone}
+        unit = {"code": code, "name": name, "phone": phone, "duty_phone": duty_phone,
+                "hours": hours or None}
         await self._writers.write(queries.put_unit, unit)
         self._committed()
         return unit
 
-    async def units(self) -> list[dict[str, Any]]:
+    async def units(self, q: str | None = None) -> list[dict[str, Any]]:
+        """Every unit, or those the search text finds (name, code, pinyin initials), each
+        with the number a call would go to now."""
         async with self._db.session() as session:
             rows = await session.scalars(select(Unit).order_by(Unit.code))
-            return [{"code": u.code, "name": u.name, "phone": u.phone,
-                     "duty_phone": u.duty_phone} for u in rows]
+            found = [_unit_view(u) for u in rows]
+        found = [u for u in found if units.matches(u, q)] if q else found
+        now = self._clock().astimezone(self._tz).replace(tzinfo=None)
+        for unit in found:
+            try:
+                unit["number_now"], unit["number_kind"] = units.number_now(
+                    unit, now, self.calendar.is_workday)
+            except units.NoUsableNumber as exc:
+                unit["number_now"], unit["number_kind"] = None, str(exc)
+        return found
+
+    async def unit_to_call(self, code: str) -> tuple[dict[str, Any], str]:
+        """The unit and the number to phone it on now; NoSuchItem (404) for an unknown code,
+        NoUsableNumber (409) when none of its numbers is staffed now."""
+        async with self._db.session() as session:
+            row = await session.get(Unit, code)
+        if row is None:
+            raise NoSuchItem(f"no unit {code}")
+        unit = _unit_view(row)
+        now = self._clock().astimezone(self._tz).replace(tzinfo=None)
+        return unit, units.number_now(unit, now, self.calendar.is_workday)[0]
 
     # -- filing and steps -------------------------------------------------------------------
 
@@ -188,3 +212,8 @@ class TicketService:
         """For the IVR: the status of a ticket number, no personal data."""
         async with self._db.session() as session:
             return await session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
+
+
+def _unit_view(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "phone": unit.phone,
+            "duty_phone": unit.duty_phone, "hours": unit.hours}

@@ -33,19 +33,35 @@ TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 def final_outcome(call: Call | Row[Any]) -> str:
     """What became of a call, decided when it ends."""
+    if any(t.get("handed_over") for t in call.transfers or []):
+        return "transferred"  # a unit took the caller (ivr/transfers/legs.py)
     if call.answered is not None:
         return "answered"
     if call.route == "callback":
         return "callback_requested"
     if call.route == "message":
         return "message_left"
-    if any(t.get("answered") for t in call.transfers or []):
-        return "transferred"
     if call.route == "emergency" and not call.queue:
         return "emergency_unanswered"
     if call.queue:
         return "abandoned"
     return "hangup_in_ivr"
+
+
+def new_leg(leg_id: str, mode: str, number: str, unit: str | None = None,
+            at: datetime | None = None) -> dict[str, Any]:
+    """A transfer leg as the call record keeps it (CONTRACT: transfers); handed_over says
+    the unit took the caller, which makes the call's outcome "transferred"."""
+    return {"leg": leg_id, "mode": mode, "unit": unit, "number": number,
+            "requested": (at or utcnow()).isoformat(), "answered": None, "ended": None,
+            "outcome": None, "handed_over": False}
+
+
+def legs_closed(legs: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """The call is over: so is every leg still open (a unit still ringing was cancelled)."""
+    return [leg if leg.get("ended") else
+            {**leg, "ended": at.isoformat(), "outcome": leg.get("outcome") or "cancelled"}
+            for leg in legs]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -129,21 +145,15 @@ class CallLog:
     async def link_ticket(self, call_id: str, ticket_id: str) -> None:
         await self._update(call_id, ticket_id=ticket_id)
 
-    async def transfer_started(self, call_id: str, target: str, kind: str) -> None:
-        await self._modify_transfers(
-            call_id, lambda ts: [*ts, {"to": target, "kind": kind,
-                                       "at": utcnow().isoformat(), "answered": False}]
-        )
+    async def leg_added(self, call_id: str, leg: dict[str, Any]) -> None:
+        """A transfer leg (ivr/transfers/records.py leg_record) joins the call's transfers."""
+        await self._modify_transfers(call_id, lambda legs: [*legs, dict(leg)])
 
-    async def transfer_answered(self, call_id: str) -> None:
-        """The most recent transfer of the call was answered by its target."""
+    async def leg_changed(self, call_id: str, leg_id: str, changes: dict[str, Any]) -> None:
+        def change(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{**leg, **changes} if leg.get("leg") == leg_id else leg for leg in legs]
 
-        def mark(transfers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            if transfers:
-                transfers[-1]["answered"] = True
-            return transfers
-
-        await self._modify_transfers(call_id, mark)
+        await self._modify_transfers(call_id, change)
 
     async def ended(self, call_id: str, cause: str | None = None,
                     at: datetime | None = None) -> None:
@@ -159,7 +169,8 @@ class CallLog:
             # Guarded by "not ended yet": of two hang-up reports, the first one wins.
             conn.execute(update(CALLS).where(CALLS.c.id == call_id, CALLS.c.ended.is_(None))
                          .values(ended=ended, hangup_cause=cause, wait_seconds=wait,
-                                 outcome=final_outcome(call)))
+                                 outcome=final_outcome(call),
+                                 transfers=legs_closed(call.transfers or [], ended)))
 
         await self._db.write(work)
 

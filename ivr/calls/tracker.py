@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
-from ivr.calls.call_log import CallLog
+from ivr.calls.call_log import CallLog, new_leg
 from ivr.calls.facts import (
     CallEnded,
     CallQueued,
@@ -102,11 +103,13 @@ class CallTracker:
             await self._log.answered(call_id, member, wait)
             await self._publish(SeatAnswered(call_id, member, wait))
         elif name == "DialBegin" and event.get("Context") == EMERGENCY_CONTEXT:
-            await self._log.transfer_started(
-                call_id, dialled_number(event.get("DialString", "")), "emergency")
+            # The menu's key 8: the dialplan dials the emergency service itself.
+            await self._log.leg_added(call_id, new_leg(
+                event.get("DestUniqueid", ""), "blind",
+                dialled_number(event.get("DialString", ""))))
         elif name == "DialEnd" and event.get("Context") == EMERGENCY_CONTEXT:
-            if event.get("DialStatus") == "ANSWER":
-                await self._log.transfer_answered(call_id)
+            await self._log.leg_changed(call_id, event.get("DestUniqueid", ""),
+                                        dial_result(event.get("DialStatus", "")))
         elif name == "Hangup" and is_citizen_leg:
             await self._log.ended(call_id, event.get("Cause-txt") or event.get("Cause"))
             await self._publish(CallEnded(call_id))
@@ -136,6 +139,18 @@ class CallTracker:
                     await self._log.found_queued(call_id, queue, utcnow())
         self.resyncs += 1
         log.info("resynchronised with %d live channels", len(channels))
+
+
+DIAL_OUTCOMES = {"ANSWER": "answered", "BUSY": "busy", "NOANSWER": "no_answer",
+                 "CANCEL": "cancelled"}
+
+
+def dial_result(status: str) -> dict[str, Any]:
+    """A Dial()'s DIALSTATUS as the changes to its transfer leg."""
+    now = utcnow().isoformat()
+    if status == "ANSWER":
+        return {"answered": now, "outcome": "answered", "handed_over": True}
+    return {"ended": now, "outcome": DIAL_OUTCOMES.get(status, "failed")}
 
 
 def _duration_seconds(duration: str) -> int:

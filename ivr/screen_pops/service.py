@@ -48,6 +48,11 @@ class ScreenPops:
     def unsubscribe(self, seat: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._listeners.get(seat, set()).discard(queue)
 
+    def notify(self, seat: str, message: dict[str, Any]) -> None:
+        """Another slice's news for a seat (a transfer's state): to its browsers and to the
+        supervisors'."""
+        self._send(seat, message)
+
     def _send(self, seat: str, message: dict[str, Any]) -> None:
         """To the seat's own browsers and to every supervisor's."""
         self._deliver((*self._listeners.get(seat, ()), *self._listeners.get(ALL_SEATS, ())),

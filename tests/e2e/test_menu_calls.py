@@ -99,7 +99,7 @@ async def test_emergency_key_transfers_to_110_through_the_trunk(stack):
     final = await eventually(lambda: _ended(stack, "13800000110"), what="record")
     assert final["ivr_path"] == ["emergency", "emergency:110"]
     assert final["route"] == "emergency"
-    assert [(t["to"], t["answered"]) for t in final["transfers"]] == [("110", True)]
+    assert [(t["number"], t["outcome"]) for t in final["transfers"]] == [("110", "answered")]
     assert final["outcome"] == "transferred"
 
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ivr.calls.call_log import CallLog
+from ivr.calls.call_log import CallLog, new_leg
+from ivr.calls.tracker import dial_result
 from ivr.errors import NotFound
 
 
@@ -72,12 +73,24 @@ async def test_answered_by_a_seat(calls):
 async def test_emergency_transfer_answered(calls):
     await calls.call_arrived("5.1", "139")
     await calls.menu_left("5.1", "139", ["emergency", "emergency:120"], "emergency")
-    await calls.transfer_started("5.1", "120", "emergency")
-    await calls.transfer_answered("5.1")
+    await calls.leg_added("5.1", new_leg("5.2", "blind", "120"))
+    await calls.leg_changed("5.1", "5.2", dial_result("ANSWER"))
     await calls.ended("5.1")
     call = await calls.get("5.1")
     assert call.outcome == "transferred"
-    assert [(t["to"], t["answered"]) for t in call.transfers] == [("120", True)]
+    [leg] = call.transfers
+    assert (leg["number"], leg["outcome"], leg["unit"]) == ("120", "answered", None)
+    assert leg["requested"] <= leg["answered"] <= leg["ended"]  # closed with the call
+
+
+async def test_a_leg_still_ringing_when_the_call_ends_is_cancelled(calls):
+    await calls.call_arrived("5.3", "139")
+    await calls.answered("5.3", "1001", 1.0)
+    await calls.leg_added("5.3", new_leg("5.4", "consult", "2001", "U1"))
+    await calls.ended("5.3")
+    call = await calls.get("5.3")
+    assert call.outcome == "answered"
+    assert [(t["leg"], t["outcome"]) for t in call.transfers] == [("5.4", "cancelled")]
 
 
 async def test_a_second_hangup_changes_nothing(calls):

@@ -135,6 +135,12 @@ class Stack:
             assert r.status in (200, 201), f"{path}: {r.status} {await r.text()}"
             return await r.json()
 
+    def asterisk_cli(self, command: str) -> str:
+        """One Asterisk CLI command on the running instance (`hotline asterisk cli`)."""
+        done = self.cli("asterisk", "cli", command)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def asterisk_log(self) -> str:
         return (self.home / "asterisk/log/messages.log").read_text(errors="replace")
 

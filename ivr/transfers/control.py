@@ -1,0 +1,103 @@
+"""The AMI steps of a transfer, and nothing else: where a call's channels are, moving them
+between the rooms of extensions_transfer.conf, placing a leg, hanging one up.
+
+AMI rather than ARI: the call is already in the hands of the AMI client (queue, tracking,
+restarts), a channel in a Queue() bridge can only be taken into ARI's Stasis by an AMI
+Redirect anyway, and ConfBridge rooms give blind, consult and three-way calls with the
+three primitives below. Redirect moves both channels of a bridge at once (ExtraChannel): a
+Redirect of one leg alone would hang up the other.
+
+Channels are named by their unique id where we chose it (the citizen's is the call id; a
+leg's is the leg id, set by Originate's ChannelId): Asterisk finds a channel by name or
+unique id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ivr.errors import AmiActionFailed
+from ivr.telephony.ami_client import AmiClient
+
+log = logging.getLogger(__name__)
+
+CONTEXT = "hotline-transfer"
+QUEUE_CONTEXT = "hotline-queue"
+
+
+@dataclass(frozen=True)
+class CallChannels:
+    citizen: str | None  # the citizen's channel name, None once they hung up
+    citizen_in_room: bool  # already in the call's room (a transfer before this one)
+    operator: str | None  # the operator's channel on this call, if any
+
+
+class TransferControl:
+    def __init__(self, ami: AmiClient, trunk_endpoint: str = "trunk") -> None:
+        self._ami = ami
+        self._trunk = trunk_endpoint
+
+    async def channels_of(self, call_id: str, seat: str) -> CallChannels:
+        """Where the call's citizen and the seat's phone are now (read from Asterisk, not
+        remembered: true after any restart)."""
+        citizen, in_room, operator = None, False, None
+        for channel in await self._ami.list_action("CoreShowChannels", timeout=5):
+            name = channel.get("Channel", "")
+            if channel.get("Uniqueid") == call_id:
+                citizen = name
+                in_room = (channel.get("Application") == "ConfBridge"
+                           and channel.get("ApplicationData", "").startswith(f"hotline-{call_id}"))
+            elif name.startswith(f"PJSIP/{seat}-") and channel.get("Linkedid") == call_id:
+                operator = name
+        return CallChannels(citizen, in_room, operator)
+
+    async def into_rooms(self, channels: CallChannels, operator_to: str) -> None:
+        """The citizen into the call's room (unless there already), the operator's phone to
+        `operator_to`: "member" (the room), "consult" (the consult room) or "free" (let go)."""
+        assert channels.citizen is not None
+        if channels.citizen_in_room:
+            if channels.operator:
+                await self.move(channels.operator, operator_to)
+            return
+        if channels.operator is None:
+            await self.move(channels.citizen, "room")
+            return
+        await self._ami.action("Redirect", timeout=5, Channel=channels.citizen,
+                               Context=CONTEXT, Exten="room", Priority="1",
+                               ExtraChannel=channels.operator, ExtraContext=CONTEXT,
+                               ExtraExten=operator_to, ExtraPriority="1")
+
+    async def move(self, channel: str, exten: str) -> None:
+        await self._ami.action("Redirect", timeout=5, Channel=channel, Context=CONTEXT,
+                               Exten=exten, Priority="1")
+
+    async def to_queue(self, channel: str) -> None:
+        """The citizen back to the operators' queue: the last resort, never a hang-up."""
+        await self._ami.action("Redirect", timeout=5, Channel=channel, Context=QUEUE_CONTEXT,
+                               Exten="s", Priority="1")
+
+    async def place(self, leg_id: str, call_id: str, dial: str, *, join: str, whisper: str,
+                    ring_seconds: int, caller_id: str,
+                    headers: dict[str, str] | None = None) -> None:
+        """Ring `dial` (e.g. PJSIP/2001@trunk) as channel `leg_id`; answered, it hears the
+        whisper and joins `join` ("member": the call's room, "consult"). Returns once
+        Asterisk queued the call: ringing, answer and failure arrive as events."""
+        variables = [f"HOTLINE_CALL_ID={call_id}", f"HOTLINE_LEG={leg_id}",
+                     f"HOTLINE_JOIN={join}", f"HOTLINE_WHISPER={whisper}"]
+        variables += [f"PJSIP_HEADER(add,{name})={value}"
+                      for name, value in (headers or {}).items()]
+        await self._ami.action(
+            "Originate", timeout=5, Channel=dial, ChannelId=leg_id,
+            Context=CONTEXT, Exten="answered", Priority="1", Timeout=str(ring_seconds * 1000),
+            CallerID=caller_id, Async="true", Variable=variables)
+
+    def trunk_dial(self, number: str) -> str:
+        return f"PJSIP/{number}@{self._trunk}"
+
+    async def hang_up(self, channel: str) -> None:
+        """Hang up a channel; one already gone is not an error (it is what we wanted)."""
+        try:
+            await self._ami.action("Hangup", timeout=5, Channel=channel, Cause="16")
+        except AmiActionFailed as exc:
+            log.debug("hang-up of %s: %s", channel, exc)

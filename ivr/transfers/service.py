@@ -1,0 +1,365 @@
+"""Transfers and three-way calls (转接/三方通话/联动转接): the operator's requests, the AMI
+events of the legs, and the steps the leg's rules (ivr/transfers/legs.py) ask for.
+
+One open leg per call at a time. Everything that changes a leg — an operator's click, an
+AMI event, the hold limit — runs under the call's lock, in order, so two clicks at once or
+a click racing the unit's answer meet a leg that is either before or after the other.
+Each change is written to the call record's `transfers` and sent to the operator's and the
+supervisors' browsers. After an AMI reconnect the live state is read back from Asterisk
+(resync): nobody is left on hold because an event was missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ivr.calls.call_log import CallLog, new_leg
+from ivr.errors import AmiError, HotlineError
+from ivr.telephony.ami_client import Message
+from ivr.transfers.control import TransferControl
+from ivr.transfers.events import leg_event
+from ivr.transfers.legs import (
+    Cancel,
+    CitizenGone,
+    Complete,
+    Do,
+    Happened,
+    HoldTooLong,
+    Leave,
+    Leg,
+    Mode,
+    NotNow,
+    OperatorGone,
+    UnitGone,
+    react,
+)
+from ivr.transfers.whisper import playback_argument, whisper_prompts
+from store.db import utcnow
+from store.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+
+OPERATOR_ROOM = {"blind": "free", "consult": "consult", "conference": "member"}
+HOTLINE_CALLER_ID = '"12345" <12345>'
+Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
+UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
+
+
+class CannotTransfer(HotlineError):
+    """The call cannot be transferred now (409, saying why)."""
+
+    http_status = 409
+
+
+class TransferService:
+    def __init__(self, call_log: CallLog, find_unit: UnitLookup, control: TransferControl,
+                 sounds_dir: Path, *, ring_seconds: int = 30, hold_limit_seconds: int = 180,
+                 ring_back_seconds: int = 20, publish: Publish | None = None) -> None:
+        self._calls = call_log
+        self._find_unit = find_unit
+        self._control = control
+        self._sounds = sounds_dir
+        self._ring_seconds = ring_seconds
+        self._hold_limit = hold_limit_seconds
+        self._ring_back_seconds = ring_back_seconds
+        self.publish = publish
+        self._open: dict[str, Leg] = {}  # call id → its open leg
+        self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
+        self._call_of_leg: dict[str, str] = {}  # leg id → call id
+        self._ring_backs: dict[str, str] = {}  # ring-back channel id → call id
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # leg id → hold limit / failure
+        self._later_tasks: set[asyncio.Task[dict[str, Any]]] = set()
+        self._events: asyncio.Queue[Message] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="transfers")
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        await cancel_and_wait(self._worker)
+
+    def open_leg(self, call_id: str) -> dict[str, Any] | None:
+        leg = self._open.get(call_id)
+        return dict(self._records[leg.id]) if leg else None
+
+    # -- the operator's requests ------------------------------------------------------------
+    async def request(self, call_id: str, seat: str | None, mode: Mode, *,
+                      unit: str | None = None, number: str | None = None) -> dict[str, Any]:
+        """Transfer or conference the call to a unit (by code) or an emergency number."""
+        if not seat:
+            raise CannotTransfer("your user has no seat: transfers are made from a seat")
+        call = await self._calls.get(call_id)
+        if call.ended is not None:
+            raise CannotTransfer("the call has ended")
+        if call.answered is None or call.seat != seat:
+            raise CannotTransfer(f"call {call_id} is not a call your seat {seat} is on")
+        async with self._lock(call_id):
+            if call_id in self._open:
+                raise CannotTransfer(
+                    f"a transfer of this call is already under way ({self._open[call_id].id})")
+            if unit is not None:
+                _unit, number = await self._find_unit(unit)
+            assert number is not None
+            channels = await self._control.channels_of(call_id, seat)
+            if channels.citizen is None:
+                raise CannotTransfer("the call has ended")
+            if channels.operator is None:
+                raise CannotTransfer(f"your phone (seat {seat}) is not on this call")
+            leg = Leg(f"leg-{secrets.token_hex(6)}", call_id, mode, number, unit, seat,
+                      operator_on_call=mode != "blind")
+            record = new_leg(leg.id, mode, number, unit)
+            self._remember(leg, record)
+            await self._calls.leg_added(call_id, record)
+            self._send(leg)
+            try:
+                await self._control.into_rooms(channels, OPERATOR_ROOM[mode])
+            except AmiError:
+                # Nothing moved: the citizen is still talking with the operator.
+                await self._change(replace(leg, phase="ended", outcome="failed"))
+                raise
+            if mode == "consult":
+                self._timers[leg.id] = asyncio.get_running_loop().call_later(
+                    self._hold_limit, self._later, call_id, leg.id, HoldTooLong())
+            try:
+                await self._place(leg, call, emergency=number if unit is None else None)
+            except AmiError as exc:
+                log.error("leg %s of call %s not placed: %s", leg.id, call_id, exc)
+                await self._react(leg, UnitGone(0))  # back to the operator, or the queue
+                raise
+            return dict(self._records[leg.id])
+
+    async def complete(self, call_id: str, seat: str | None) -> dict[str, Any]:
+        return await self._click(call_id, seat, Complete())
+
+    async def cancel(self, call_id: str, seat: str | None) -> dict[str, Any]:
+        return await self._click(call_id, seat, Cancel())
+
+    async def leave(self, call_id: str, seat: str | None) -> dict[str, Any]:
+        return await self._click(call_id, seat, Leave())
+
+    async def _click(self, call_id: str, seat: str | None, click: Happened) -> dict[str, Any]:
+        await self._calls.get(call_id)  # 404 for an unknown call
+        leg = self._open.get(call_id)
+        if leg is None:
+            raise CannotTransfer("this call has no transfer under way")
+        if leg.seat != seat:
+            raise CannotTransfer(f"this transfer was made by seat {leg.seat}, not yours")
+        return await self._apply(call_id, click, refuse=True)
+
+    # -- AMI events ---------------------------------------------------------------------------
+    def on_event(self, message: Message) -> None:
+        """Called by the AMI reader for every event; applied in order, off the reader."""
+        if message.get("Event") in ("Newstate", "Hangup", "OriginateResponse"):
+            self._events.put_nowait(message)
+
+    async def idle(self) -> None:
+        await self._events.join()
+
+    async def _work(self) -> None:
+        while True:
+            message = await self._events.get()
+            try:
+                await self._on_ami(message)
+            except Exception:
+                log.exception("transfer event %s not applied", message.get("Event"))
+            finally:
+                self._events.task_done()
+
+    async def _on_ami(self, message: Message) -> None:
+        uid = message.get("Uniqueid", "")
+        if uid in self._ring_backs:
+            await self._on_ring_back(uid, message)
+            return
+        call_id = self._call_of_leg.get(uid)
+        if call_id is not None:
+            happened = leg_event(message)
+            if happened is not None:
+                await self._apply(call_id, happened)
+            elif message.get("Event") == "OriginateResponse" and message.get(
+                    "Response") == "Failure":
+                # The Hangup that says why usually follows within milliseconds.
+                self._timers[uid] = asyncio.get_running_loop().call_later(
+                    1.0, self._later, call_id, uid, UnitGone(0))
+            return
+        if message.get("Event") != "Hangup":
+            return
+        if uid in self._open:
+            await self._apply(uid, CitizenGone())
+            await self._drop_ring_backs(uid)
+            self._locks.pop(uid, None)
+            return
+        leg = self._open.get(_call_id_of(message))
+        if leg is not None and message.get("Channel", "").startswith(f"PJSIP/{leg.seat}-"):
+            await self._apply(leg.call_id, OperatorGone())
+
+    def _later(self, call_id: str, leg_id: str, happened: Happened) -> None:
+        """A timer fired (hold limit; a failure whose Hangup never came): for this leg only."""
+        self._timers.pop(leg_id, None)
+        leg = self._open.get(call_id)
+        if leg is not None and leg.id == leg_id:
+            task = asyncio.get_running_loop().create_task(self._apply(call_id, happened))
+            self._later_tasks.add(task)
+            task.add_done_callback(self._later_tasks.discard)
+
+    # -- applying what happened ---------------------------------------------------------------
+    async def _apply(self, call_id: str, happened: Happened, *,
+                     refuse: bool = False) -> dict[str, Any]:
+        async with self._lock(call_id):
+            leg = self._open.get(call_id)
+            if leg is None:
+                if refuse:
+                    raise CannotTransfer("this call has no transfer under way")
+                return {}
+            try:
+                return await self._react(leg, happened)
+            except NotNow:
+                if refuse:
+                    raise
+                return dict(self._records[leg.id])
+
+    async def _react(self, leg: Leg, happened: Happened) -> dict[str, Any]:
+        """Under the call's lock: the leg's rules, the record, the steps. The leg's record
+        after it all."""
+        new, steps = react(leg, happened)
+        record = await self._change(new) if new != leg else dict(self._records[leg.id])
+        for step in steps:
+            await self._carry_out(new, step)
+        return record
+
+    async def _change(self, leg: Leg) -> dict[str, Any]:
+        """Keep, record and announce the leg's new state; returns its record."""
+        before = self._open.get(leg.call_id)
+        changes: dict[str, Any] = {"handed_over": leg.handed_over}
+        now = utcnow().isoformat()
+        if leg.phase == "answered" and (before is None or before.phase != "answered"):
+            changes["answered"] = now
+        if not leg.open:
+            changes.update(ended=now, outcome=leg.outcome)
+        record = self._records[leg.id] = {**self._records[leg.id], **changes}
+        if leg.open:
+            self._open[leg.call_id] = leg
+        await self._calls.leg_changed(leg.call_id, leg.id, changes)
+        self._send(leg)
+        if not leg.open:
+            self._forget(leg)
+        return dict(record)
+
+    async def _carry_out(self, leg: Leg, step: Do) -> None:
+        try:
+            if step.what == "hang_up":
+                if step.who == "citizen":
+                    await self._control.hang_up(leg.call_id)
+                elif step.who == "unit":
+                    await self._control.hang_up(leg.id)
+                else:
+                    operator = (await self._control.channels_of(leg.call_id, leg.seat)).operator
+                    if operator:
+                        await self._control.hang_up(operator)
+            elif step.what == "unit_to_room":
+                await self._control.move(leg.id, "member")
+            elif step.what == "operator_to_room":
+                operator = (await self._control.channels_of(leg.call_id, leg.seat)).operator
+                if operator is None:
+                    await self._ring_back(leg)  # their phone dropped meanwhile
+                else:
+                    await self._control.move(operator, "member")
+            elif step.what == "ring_back":
+                await self._ring_back(leg)
+        except AmiError as exc:
+            log.error("call %s: %s %s failed: %s", leg.call_id, step.what, step.who or "", exc)
+            if step.what in ("operator_to_room", "ring_back"):
+                await self._to_queue(leg.call_id)
+
+    # -- ringing the operator back, and the queue ---------------------------------------------
+    async def _ring_back(self, leg: Leg) -> None:
+        """The unit did not take the caller: ring the same operator's phone into the room
+        (they hear why); if it is not answered, the caller goes to the queue."""
+        back_id = f"{leg.id}-back"
+        self._ring_backs[back_id] = leg.call_id
+        try:
+            await self._control.place(
+                back_id, leg.call_id, f"PJSIP/{leg.seat}", join="member",
+                whisper=playback_argument(self._sounds, ["transfer_returned"]),
+                ring_seconds=self._ring_back_seconds, caller_id=HOTLINE_CALLER_ID)
+        except AmiError as exc:
+            log.warning("call %s: seat %s not rung back (%s): to the queue", leg.call_id,
+                        leg.seat, exc)
+            self._ring_backs.pop(back_id, None)
+            await self._to_queue(leg.call_id)
+
+    async def _on_ring_back(self, back_id: str, message: Message) -> None:
+        event = message.get("Event")
+        if event == "Newstate" and message.get("ChannelStateDesc") == "Up":
+            self._ring_backs.pop(back_id, None)  # the operator has the caller again
+        elif event == "Hangup" or (event == "OriginateResponse"
+                                   and message.get("Response") == "Failure"):
+            call_id = self._ring_backs.pop(back_id)
+            log.info("call %s: the operator did not take the caller back: to the queue",
+                     call_id)
+            await self._to_queue(call_id)
+
+    async def _drop_ring_backs(self, call_id: str) -> None:
+        for back_id, of_call in list(self._ring_backs.items()):
+            if of_call == call_id:
+                del self._ring_backs[back_id]
+                await self._control.hang_up(back_id)
+
+    async def _to_queue(self, call_id: str) -> None:
+        try:
+            await self._control.to_queue(call_id)
+        except AmiError as exc:
+            log.error("call %s could not be returned to the queue: %s", call_id, exc)
+
+    # -- helpers ------------------------------------------------------------------------------
+    async def _place(self, leg: Leg, call: Any, emergency: str | None) -> None:
+        headers = {"X-Hotline-Call-Id": leg.call_id}
+        if call.ticket_id:
+            headers["X-Hotline-Ticket"] = call.ticket_id
+        prompts = whisper_prompts(call.ticket_id, call.request_kind, call.caller, emergency)
+        await self._control.place(
+            leg.id, leg.call_id, self._control.trunk_dial(leg.number),
+            join="consult" if leg.mode == "consult" else "member",
+            whisper=playback_argument(self._sounds, prompts),
+            ring_seconds=self._ring_seconds, caller_id=HOTLINE_CALLER_ID, headers=headers)
+
+    def _remember(self, leg: Leg, record: dict[str, Any]) -> None:
+        self._open[leg.call_id] = leg
+        self._records[leg.id] = record
+        self._call_of_leg[leg.id] = leg.call_id
+
+    def _forget(self, leg: Leg) -> None:
+        self._open.pop(leg.call_id, None)
+        self._call_of_leg.pop(leg.id, None)
+        self._records.pop(leg.id, None)
+        timer = self._timers.pop(leg.id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _lock(self, call_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(call_id, asyncio.Lock())
+
+    def _send(self, leg: Leg) -> None:
+        if self.publish is None:
+            return
+        record = self._records[leg.id]
+        state = record["outcome"] if not leg.open else leg.phase
+        self.publish(leg.seat, {"type": "transfer", "call_id": leg.call_id, "seat": leg.seat,
+                                "state": state, "operator_on_call": leg.operator_on_call,
+                                **record})
+
+
+def _call_id_of(message: Message) -> str:
+    for line in message.get("ChanVariable", "").splitlines():
+        name, _, value = line.partition("=")
+        if name == "HOTLINE_CALL_ID":
+            return value
+    return ""

@@ -1,0 +1,41 @@
+"""The whisper (转接提示): what the unit hears when it picks up, before it is connected, so
+the call's context travels with it — "12345热线转来，工单号…，诉求类型…，正在为您接通。"
+
+Made of prompts rendered at start like every other (ivr/menu/prompt_catalog.toml, whisper_*
+and digit_*), played in a row: nothing is synthesised while the unit's phone rings, so the
+whisper is ready however fast the unit answers, and placing the call waits for nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
+EMERGENCY_NUMBERS = ("110", "119", "120", "122")
+
+
+def whisper_prompts(ticket_id: str | None, kind: str | None, caller: str | None = None,
+                    emergency: str | None = None) -> list[str]:
+    """The prompt ids, in order, from what is known of the call now."""
+    ids = ["whisper_intro"]
+    if emergency in EMERGENCY_NUMBERS:
+        ids.append(f"whisper_emergency_{emergency}")
+    else:
+        ids.append("whisper_citizen")
+    if ticket_id:
+        ids += ["whisper_ticket", *_digits(ticket_id)]
+    if kind in KINDS:
+        ids.append(f"whisper_kind_{kind}")
+    if emergency and caller:
+        ids += ["whisper_caller", *_digits(caller)]  # the emergency service may call back
+    ids.append("whisper_connecting")
+    return ids
+
+
+def playback_argument(sounds_dir: Path, prompt_ids: list[str]) -> str:
+    """Playback()'s argument: the files joined by &, without their suffix."""
+    return "&".join(str(sounds_dir / prompt_id) for prompt_id in prompt_ids)
+
+
+def _digits(number: str) -> list[str]:
+    return [f"digit_{c}" for c in number if c.isdigit()]
