@@ -150,3 +150,144 @@ async def test_a_failed_blind_transfer_brings_the_caller_back_to_the_operator(
         final = await ended(stack, record["id"])
     assert final["outcome"] == "answered"
     assert len(operator.phone.invites()) == 2  # the queue's call, then the ring-back
+
+
+def seat_channel(stack) -> str:
+    for line in stack.asterisk_cli("core show channels concise").splitlines():
+        if line.startswith("PJSIP/1201-"):
+            return line.split("!", 1)[0]
+    raise AssertionError("seat 1201 has no channel")
+
+
+async def test_consult_then_complete(transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer"):
+        placing, record = await answered_call(stack, "13900000221", talk_ms=16000)
+        status, leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                          {"unit": "ZJJ", "mode": "consult"})
+        assert status == 202, leg
+        # completing before the unit answers is refused, and changes nothing
+        status, refused = await operator.post(f"/api/calls/{record['id']}/transfer/complete")
+        assert status in (200, 409), refused
+        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
+        consult = await asyncio.to_thread(
+            stack.asterisk_cli, f"confbridge list consult-{record['id']}")
+        assert "PJSIP/1201-" in consult, consult  # the operator talks with the unit...
+        room = await asyncio.to_thread(in_room, stack, record["id"])
+        assert "PJSIP/1201-" not in room  # ...while the citizen holds
+        status, done = await operator.post(f"/api/calls/{record['id']}/transfer/complete")
+        assert status == 200 and done["handed_over"], done
+
+        async def connected():
+            shown = await asyncio.to_thread(in_room, stack, record["id"])
+            return shown if shown.count("PJSIP/trunk-") == 2 else None
+        room = await eventually(connected, what="citizen and unit in one room")
+        assert "PJSIP/1201-" not in room
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "transferred"
+    assert final["transfers"][0]["outcome"] == "answered"
+
+
+async def test_consult_then_cancel_returns_to_the_caller(transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer"):
+        placing, record = await answered_call(stack, "13900000222", talk_ms=14000)
+        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                           {"unit": "ZJJ", "mode": "consult"})
+        assert status == 202
+        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
+        status, done = await operator.post(f"/api/calls/{record['id']}/transfer/cancel")
+        assert status == 200 and done["outcome"] == "cancelled", done
+
+        async def back():
+            shown = await asyncio.to_thread(in_room, stack, record["id"])
+            return shown if "PJSIP/1201-" in shown and shown.count("PJSIP/trunk-") == 1 else None
+        await eventually(back, what="operator back with the caller, the unit gone")
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "answered"
+    assert len(operator.phone.invites()) == 1  # not rung again: moved back
+
+
+async def test_the_operator_hanging_up_during_a_consult_completes_it(transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer"):
+        placing, record = await answered_call(stack, "13900000223", talk_ms=14000)
+        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                           {"unit": "ZJJ", "mode": "consult"})
+        assert status == 202
+        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
+        channel = await asyncio.to_thread(seat_channel, stack)
+        await asyncio.to_thread(stack.asterisk_cli, f"channel request hangup {channel}")
+        await leg_of(stack, record["id"], lambda t: t["handed_over"], "handed over")
+
+        async def connected():
+            shown = await asyncio.to_thread(in_room, stack, record["id"])
+            return shown if shown.count("PJSIP/trunk-") == 2 else None
+        await eventually(connected, what="citizen and unit in one room")
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "transferred"
+
+
+async def rtp_counts(stack) -> dict[str, tuple[int, int]]:
+    """Channel → (packets received, packets sent) from `pjsip show channelstats`."""
+    shown = await asyncio.to_thread(stack.asterisk_cli, "pjsip show channelstats")
+    counts = {}
+    for line in shown.splitlines():
+        fields = line.split()
+        if len(fields) >= 9 and fields[1].startswith(("trunk-", "1201-")):
+            counts[fields[1]] = (int(fields[4]), int(fields[8]))
+    return counts
+
+
+async def test_three_way_call_then_the_operator_leaves(transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer"):
+        placing, record = await answered_call(stack, "13900000231", talk_ms=18000)
+        status, leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                          {"unit": "ZJJ", "mode": "conference"})
+        assert status == 202, leg
+
+        async def three():
+            shown = await asyncio.to_thread(in_room, stack, record["id"])
+            return shown if "PJSIP/1201-" in shown and shown.count("PJSIP/trunk-") == 2 else None
+        await eventually(three, what="caller, operator and unit in one room")
+        status, left = await operator.post(f"/api/calls/{record['id']}/leave")
+        assert status == 200 and left["handed_over"], left
+
+        async def two():
+            shown = await asyncio.to_thread(in_room, stack, record["id"])
+            return shown if "PJSIP/1201-" not in shown and shown.count("PJSIP/trunk-") == 2 else None
+        await eventually(two, what="caller and unit talking on")
+        before = await rtp_counts(stack)
+        await asyncio.sleep(2)
+        after = await rtp_counts(stack)
+        trunk_legs = [c for c in after if c.startswith("trunk-")]
+        assert len(trunk_legs) == 2, after
+        for channel in trunk_legs:  # media both ways on both the citizen's and the unit's
+            assert after[channel][0] > before[channel][0] + 50, (before, after)
+            assert after[channel][1] > before[channel][1] + 50, (before, after)
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "transferred"
+    assert final["transfers"][0]["mode"] == "conference"
+
+
+async def test_a_three_way_call_the_unit_never_answers_goes_on(transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "ring"):
+        placing, record = await answered_call(stack, "13900000232",
+                                              talk_ms=RING_SECONDS * 1000 + 10000)
+        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                           {"unit": "ZJJ", "mode": "conference"})
+        assert status == 202
+        failed = await leg_of(stack, record["id"], lambda t: t["outcome"], "the leg's end")
+        assert failed["outcome"] == "no_answer"
+        room = await asyncio.to_thread(in_room, stack, record["id"])
+        assert "PJSIP/1201-" in room and room.count("PJSIP/trunk-") == 1, room
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "answered"
+    assert len(operator.phone.invites()) == 1
