@@ -324,12 +324,16 @@ class TransferService:
         headers = {"X-Hotline-Call-Id": leg.call_id}
         if call.ticket_id:
             headers["X-Hotline-Ticket"] = call.ticket_id
-        prompts = whisper_prompts(call.ticket_id, call.request_kind, call.caller, emergency)
+        prompts = whisper_prompts(call.ticket_id, call.request_kind, emergency)
+        # A unit sees the hotline calling; an emergency service sees the citizen's number,
+        # to call them back if the line drops (联动转接).
+        caller_id = f'"{call.caller}" <{call.caller}>' if emergency and call.caller else (
+            HOTLINE_CALLER_ID)
         await self._control.place(
             leg.id, leg.call_id, self._control.trunk_dial(leg.number),
             join="consult" if leg.mode == "consult" else "member",
             whisper=playback_argument(self._sounds, prompts),
-            ring_seconds=self._ring_seconds, caller_id=HOTLINE_CALLER_ID, headers=headers)
+            ring_seconds=self._ring_seconds, caller_id=caller_id, headers=headers)
 
     def _remember(self, leg: Leg, record: dict[str, Any]) -> None:
         self._open[leg.call_id] = leg

@@ -14,9 +14,11 @@ KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 
 
-def whisper_prompts(ticket_id: str | None, kind: str | None, caller: str | None = None,
+def whisper_prompts(ticket_id: str | None, kind: str | None,
                     emergency: str | None = None) -> list[str]:
-    """The prompt ids, in order, from what is known of the call now."""
+    """The prompt ids, in order, from what is known of the call now. Kept short (each
+    digit is half a second): an emergency service gets the citizen's number as the caller
+    id instead of hearing it read out."""
     ids = ["whisper_intro"]
     if emergency in EMERGENCY_NUMBERS:
         ids.append(f"whisper_emergency_{emergency}")
@@ -26,8 +28,6 @@ def whisper_prompts(ticket_id: str | None, kind: str | None, caller: str | None 
         ids += ["whisper_ticket", *_digits(ticket_id)]
     if kind in KINDS:
         ids.append(f"whisper_kind_{kind}")
-    if emergency and caller:
-        ids += ["whisper_caller", *_digits(caller)]  # the emergency service may call back
     ids.append("whisper_connecting")
     return ids
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import wave
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from tests.support.phone import Phone, seat_phone
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call
 from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_token, stack_env
+from tests.support.tone import tone_pcap, tone_seconds
 
 RING_SECONDS = 6
 
@@ -102,6 +106,17 @@ def in_room(stack, call_id) -> str:
     return stack.asterisk_cli(f"confbridge list hotline-{call_id}")
 
 
+async def room_holds(stack, call_id, *, operator: bool, trunk_channels: int, what: str) -> str:
+    """Wait until the call's room holds the operator (or not) and that many trunk channels
+    (the citizen, the unit); returns `confbridge list` of the room."""
+    async def check():
+        shown = await asyncio.to_thread(in_room, stack, call_id)
+        held = (("PJSIP/1201-" in shown) == operator
+                and shown.count("PJSIP/trunk-") == trunk_channels)
+        return shown if held else None
+    return await eventually(check, what=what)
+
+
 async def test_blind_transfer_to_a_unit_that_answers(transfer_stack, operator):
     stack = transfer_stack
     async with Phone(stack.trunk_port, "answer") as unit:
@@ -178,10 +193,8 @@ async def test_consult_then_complete(transfer_stack, operator):
         status, done = await operator.post(f"/api/calls/{record['id']}/transfer/complete")
         assert status == 200 and done["handed_over"], done
 
-        async def connected():
-            shown = await asyncio.to_thread(in_room, stack, record["id"])
-            return shown if shown.count("PJSIP/trunk-") == 2 else None
-        room = await eventually(connected, what="citizen and unit in one room")
+        room = await room_holds(stack, record["id"], operator=False, trunk_channels=2,
+                         what="citizen and unit in one room")
         assert "PJSIP/1201-" not in room
         assert (await placing).ok
         final = await ended(stack, record["id"])
@@ -200,10 +213,8 @@ async def test_consult_then_cancel_returns_to_the_caller(transfer_stack, operato
         status, done = await operator.post(f"/api/calls/{record['id']}/transfer/cancel")
         assert status == 200 and done["outcome"] == "cancelled", done
 
-        async def back():
-            shown = await asyncio.to_thread(in_room, stack, record["id"])
-            return shown if "PJSIP/1201-" in shown and shown.count("PJSIP/trunk-") == 1 else None
-        await eventually(back, what="operator back with the caller, the unit gone")
+        await room_holds(stack, record["id"], operator=True, trunk_channels=1,
+                         what="operator back with the caller, the unit gone")
         assert (await placing).ok
         final = await ended(stack, record["id"])
     assert final["outcome"] == "answered"
@@ -222,10 +233,8 @@ async def test_the_operator_hanging_up_during_a_consult_completes_it(transfer_st
         await asyncio.to_thread(stack.asterisk_cli, f"channel request hangup {channel}")
         await leg_of(stack, record["id"], lambda t: t["handed_over"], "handed over")
 
-        async def connected():
-            shown = await asyncio.to_thread(in_room, stack, record["id"])
-            return shown if shown.count("PJSIP/trunk-") == 2 else None
-        await eventually(connected, what="citizen and unit in one room")
+        await room_holds(stack, record["id"], operator=False, trunk_channels=2,
+                         what="citizen and unit in one room")
         assert (await placing).ok
         final = await ended(stack, record["id"])
     assert final["outcome"] == "transferred"
@@ -250,17 +259,13 @@ async def test_three_way_call_then_the_operator_leaves(transfer_stack, operator)
                                           {"unit": "ZJJ", "mode": "conference"})
         assert status == 202, leg
 
-        async def three():
-            shown = await asyncio.to_thread(in_room, stack, record["id"])
-            return shown if "PJSIP/1201-" in shown and shown.count("PJSIP/trunk-") == 2 else None
-        await eventually(three, what="caller, operator and unit in one room")
+        await room_holds(stack, record["id"], operator=True, trunk_channels=2,
+                         what="caller, operator and unit in one room")
         status, left = await operator.post(f"/api/calls/{record['id']}/leave")
         assert status == 200 and left["handed_over"], left
 
-        async def two():
-            shown = await asyncio.to_thread(in_room, stack, record["id"])
-            return shown if "PJSIP/1201-" not in shown and shown.count("PJSIP/trunk-") == 2 else None
-        await eventually(two, what="caller and unit talking on")
+        await room_holds(stack, record["id"], operator=False, trunk_channels=2,
+                         what="caller and unit talking on")
         before = await rtp_counts(stack)
         await asyncio.sleep(2)
         after = await rtp_counts(stack)
@@ -291,3 +296,107 @@ async def test_a_three_way_call_the_unit_never_answers_goes_on(transfer_stack, o
         final = await ended(stack, record["id"])
     assert final["outcome"] == "answered"
     assert len(operator.phone.invites()) == 1
+
+
+async def test_one_recording_covers_the_call_with_the_unit_heard_after_the_transfer(
+        transfer_stack, operator, tmp_path):
+    stack = transfer_stack
+    tone = tone_pcap(tmp_path / "unit-tone.pcap", hz=700)
+    async with Phone(stack.trunk_port, "answer", pcap=tone):
+        placing, record = await answered_call(stack, "13900000241", talk_ms=20000)
+        await asyncio.sleep(3)  # citizen and operator talk first
+        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                           {"unit": "ZJJ", "mode": "blind"})
+        assert status == 202
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    files = list((stack.home / "recordings").glob(f"{record['id']}*"))
+    assert [f.name for f in files] == [f"{record['id']}.wav"]  # one file, not one per leg
+    wav = await stack.get(final["recording"])
+    path = tmp_path / "call.wav"
+    path.write_bytes(wav)
+    with wave.open(str(path)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    lasted = (datetime.fromisoformat(final["ended"])
+              - datetime.fromisoformat(final["started"])).total_seconds()
+    assert lasted - 2 <= seconds <= lasted + 0.5, (seconds, lasted)
+    heard = tone_seconds(path, hz=700)
+    answered_at = (datetime.fromisoformat(final["transfers"][0]["answered"])
+                   - datetime.fromisoformat(final["started"])).total_seconds()
+    before = heard[:int(answered_at) - 1]
+    after = heard[int(answered_at) + 1:]
+    assert before and not any(before), heard  # the unit's tone is not there before...
+    assert sum(after) >= 4, heard  # ...and is heard once it has the caller
+
+
+async def test_emergency_from_the_console_is_a_three_way_call_with_a_whisper(
+        transfer_stack, operator):
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer") as police:
+        placing, record = await answered_call(stack, "13900000251", talk_ms=14000)
+        status, leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                          {"number": "110"})
+        assert status == 202, leg
+        assert (leg["mode"], leg["number"], leg["unit"]) == ("conference", "110", None)
+
+        await room_holds(stack, record["id"], operator=True, trunk_channels=2,
+                         what="caller, operator and 110 in one room")
+        assert (await placing).ok
+        await ended(stack, record["id"])
+        [invite] = police.invites()
+    assert invite.startswith("INVITE sip:110@127.0.0.1")
+    assert "From: \"13900000251\" <sip:13900000251@" in invite  # police can call back
+    # The police heard the whisper, and only then joined the caller.
+    log = stack.asterisk_log()
+    channel = re.search(rf'NoOp\("(PJSIP/trunk-\w+)", "leg {leg["leg"]} of', log).group(1)
+    lines = [line for line in log.splitlines() if channel in line]
+    played = next(i for i, line in enumerate(lines) if "whisper_intro" in line)
+    joined = next(i for i, line in enumerate(lines) if "ConfBridge(" in line)
+    assert played < joined, lines
+    assert any("whisper_emergency_110" in line for line in lines)
+
+
+async def test_bad_requests_get_clear_answers_and_leave_the_call_alone(
+        transfer_stack, operator):
+    stack = transfer_stack
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start = now.hour + 1 if now.hour < 21 else 1  # a window that does not hold now
+    assert stack.cli("units", "add", "NIGHT", "--name", "市档案馆", "--phone", "2002",
+                     "--hours", f"{start:02d}:00-{start + 1:02d}:00").returncode == 0
+    async with Phone(stack.trunk_port, "ring") as unit:
+        placing, record = await answered_call(stack, "13900000261", talk_ms=12000)
+        path = f"/api/calls/{record['id']}/transfer"
+        status, body = await operator.post(path, {"unit": "NOSUCH"})
+        assert status == 404, body
+        status, body = await operator.post(path, {"unit": "NIGHT"})
+        assert status == 409 and "值班电话" in body["error"], body
+        for bad, field in (({"unit": "ZJJ", "mode": "sideways"}, "mode"),
+                           ({"number": "999"}, "number"),
+                           ({"unit": "ZJJ", "number": "110"}, "unit"), ({}, "unit")):
+            status, body = await operator.post(path, bad)
+            assert status == 422 and body["field"] == field, (bad, body)
+        status, body = await operator.post("/api/calls/nosuch.1/transfer", {"unit": "ZJJ"})
+        assert status == 404
+        # two clicks at once: one leg rings, the other is refused
+        results = await asyncio.gather(*(operator.post(path, {"unit": "ZJJ"})
+                                         for _ in range(2)))
+        assert sorted(s for s, _ in results) == [202, 409], results
+        await eventually(lambda: asyncio.sleep(0, unit.invites()), what="the unit rung")
+        # the caller hangs up while the unit rings: the unit's phone stops ringing
+        await asyncio.to_thread(stack.asterisk_cli, f"channel request hangup "
+                                f"{await asyncio.to_thread(citizen_channel, stack, record)}")
+        final = await ended(stack, record["id"])
+        [leg] = final["transfers"]
+        assert leg["outcome"] == "cancelled" and leg["ended"], leg
+        await placing
+        status, body = await operator.post(path, {"unit": "ZJJ"})
+        assert status == 409 and "ended" in body["error"], body
+        assert len(unit.invites()) == 1
+
+
+def citizen_channel(stack, record) -> str:
+    for line in stack.asterisk_cli("core show channels concise").splitlines():
+        fields = line.split("!")
+        if fields[0].startswith("PJSIP/trunk-") and record["id"] in line:
+            return fields[0]
+    raise AssertionError("no citizen channel")

@@ -1,8 +1,8 @@
 """A SIPp phone that stays up for a whole test: a unit at the carrier trunk, or a seat phone
 that answers every call it is given. What it does with each INVITE is its behaviour:
 
-  answer   180, then 200 with PCMA; plays SIPp's 7 s speech sample (g711a.pcap) into the call
-           and echoes what it hears; waits for a BYE (or sends none)
+  answer   180, then 200 with PCMA; plays SIPp's 7 s speech sample (g711a.pcap, or the pcap
+           given) into the call and echoes what it hears; waits for the BYE
   busy     486 Busy Here
   reject   603 Decline
   ring     180 and nothing more, until the caller gives up (CANCEL → 487)
@@ -86,8 +86,8 @@ _BEHAVIOURS = {
 }
 
 
-def scenario(behaviour: str, ring_ms: int = 300) -> str:
-    answer = _ANSWER.format(ring_ms=ring_ms, pcap=PCAP_DIR / "g711a.pcap")
+def scenario(behaviour: str, ring_ms: int = 300, pcap: Path | None = None) -> str:
+    answer = _ANSWER.format(ring_ms=ring_ms, pcap=pcap or PCAP_DIR / "g711a.pcap")
     body = _BEHAVIOURS[behaviour].replace("{answer}", answer)
     return ('<?xml version="1.0" encoding="UTF-8" ?>\n'
             f'<scenario name="phone that does {behaviour}">\n'
@@ -102,11 +102,12 @@ class Phone:
     """`async with Phone(port, "busy") as unit:` — a phone listening on 127.0.0.1:port."""
 
     def __init__(self, port: int, behaviour: str = "answer", *, ring_ms: int = 300,
-                 timeout: float = 120) -> None:
+                 timeout: float = 120, pcap: Path | None = None) -> None:
         self.port = port
         self.behaviour = behaviour
         self._ring_ms = ring_ms
         self._timeout = timeout
+        self._pcap = pcap  # what it plays once it answered (SIPp's speech sample by default)
         self._tmp = tempfile.TemporaryDirectory(prefix=f"phone-{behaviour}-")
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -116,11 +117,15 @@ class Phone:
 
     async def __aenter__(self) -> Phone:
         xml = Path(self._tmp.name) / "phone.xml"
-        xml.write_text(scenario(self.behaviour, self._ring_ms))
+        xml.write_text(scenario(self.behaviour, self._ring_ms, self._pcap))
         self._proc = await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(self.port),
             "-cp", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port() & ~1),
-            "-timeout", f"{int(self._timeout)}s", "-nostdin", "-rtp_echo",
+            "-timeout", f"{int(self._timeout)}s", "-nostdin",
+            # Echo what it hears, unless it plays a pcap of its own: two streams with two
+            # SSRCs and unrelated timestamps on one port make Asterisk pad the recording
+            # with minutes of silence.
+            *(["-rtp_echo"] if self._pcap is None else []),
             "-trace_msg", "-message_file", str(self._trace_file),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             cwd=self._tmp.name)
