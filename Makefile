@@ -45,6 +45,7 @@ bench: install
 	$(PY) -m bench.tickets_throughput
 	$(PY) -m bench.ami_throughput
 	$(PY) -m bench.screen_pop_latency
+	$(PY) -m bench.transfer_latency
 
 clean:
 	rm -rf var

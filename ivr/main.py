@@ -97,12 +97,13 @@ class Hotline:
                                  ami=self.ami, apply_config=self._reload_pjsip)
         self.staffing = Staffing(settings.schedule_path, preset_for(settings.city),
                                  self.tickets.calendar, settings.timezone, ami=self.ami)
-        self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
-                              "schedule": self.staffing.apply})
         self.transfers = TransferService(
             self.call_log, self.tickets.unit_to_call, TransferControl(self.ami),
             settings.sounds_dir, ring_seconds=settings.transfer_ring_seconds,
             hold_limit_seconds=settings.transfer_hold_limit_seconds, publish=self.pops.notify)
+        self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
+                              "schedule": self.staffing.apply,
+                              "transfers": self.transfers.resync})
         self.tracker.subscribers.append(self.pops.on_fact)
         self.ami.on_event = self._on_ami_event
         self.ami.on_connected = self.resync.run

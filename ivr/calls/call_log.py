@@ -49,12 +49,12 @@ def final_outcome(call: Call | Row[Any]) -> str:
 
 
 def new_leg(leg_id: str, mode: str, number: str, unit: str | None = None,
-            at: datetime | None = None) -> dict[str, Any]:
+            at: datetime | None = None, unit_name: str | None = None) -> dict[str, Any]:
     """A transfer leg as the call record keeps it (CONTRACT: transfers); handed_over says
     the unit took the caller, which makes the call's outcome "transferred"."""
-    return {"leg": leg_id, "mode": mode, "unit": unit, "number": number,
-            "requested": (at or utcnow()).isoformat(), "answered": None, "ended": None,
-            "outcome": None, "handed_over": False}
+    return {"leg": leg_id, "mode": mode, "unit": unit, "unit_name": unit_name,
+            "number": number, "requested": (at or utcnow()).isoformat(), "answered": None,
+            "ended": None, "outcome": None, "handed_over": False}
 
 
 def legs_closed(legs: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
@@ -173,6 +173,15 @@ class CallLog:
                                  transfers=legs_closed(call.transfers or [], ended)))
 
         await self._db.write(work)
+
+    async def open_legs(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(call id, seat, leg) of every transfer leg still open on a live answered call:
+        what a restarted service must pick up again."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(Call.id, Call.seat, Call.transfers).where(
+                Call.ended.is_(None), Call.seat.is_not(None)))
+            return [(call_id, seat, leg) for call_id, seat, legs in rows
+                    for leg in legs or [] if not leg.get("ended")]
 
     async def open_call_ids(self) -> set[str]:
         async with self._db.session() as session:

@@ -20,6 +20,7 @@ from ivr.calls.facts import (
     SeatRang,
 )
 from ivr.telephony.ami_client import AmiClient, Message
+from ivr.telephony.dialplan_vars import LEG_ID_PREFIX
 from store.db import utcnow
 from store.tasks import cancel_and_wait
 
@@ -127,8 +128,9 @@ class CallTracker:
                 await self._log.ended(call_id, "ended while the service was not listening")
         for channel in channels:
             call_id = channel.get("Linkedid", "")
-            if channel.get("Uniqueid") == call_id and channel.get("Context", "").startswith(
-                    "hotline-"):
+            if (channel.get("Uniqueid") == call_id
+                    and channel.get("Context", "").startswith("hotline-")
+                    and not call_id.startswith(LEG_ID_PREFIX)):
                 seconds = _duration_seconds(channel.get("Duration", ""))
                 await self._log.call_arrived(call_id, channel.get("CallerIDNum", ""),
                                              utcnow() - timedelta(seconds=seconds))

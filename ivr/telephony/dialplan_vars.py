@@ -12,3 +12,7 @@ REQUEST_KIND = "__HOTLINE_REQUEST_KIND"
 CALLBACK = "HOTLINE_CALLBACK"
 # Where Record() put the caller's voice message (hotline-message).
 MESSAGE_FILE = "HOTLINE_MESSAGE"
+# A transfer leg's channel (ivr/transfers/): its unique id, chosen by the service, starts
+# with this; the call tracker takes such a channel for no citizen's call.
+LEG_ID_PREFIX = "leg-"
+LEG = "HOTLINE_LEG"

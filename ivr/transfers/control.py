@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from ivr.errors import AmiActionFailed
-from ivr.telephony.ami_client import AmiClient
+from ivr.telephony.ami_client import AmiClient, Message
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,14 @@ class TransferControl:
         self._ami = ami
         self._trunk = trunk_endpoint
 
+    async def live_channels(self) -> list[Message]:
+        return await self._ami.list_action("CoreShowChannels", timeout=10)
+
     async def channels_of(self, call_id: str, seat: str) -> CallChannels:
         """Where the call's citizen and the seat's phone are now (read from Asterisk, not
         remembered: true after any restart)."""
         citizen, in_room, operator = None, False, None
-        for channel in await self._ami.list_action("CoreShowChannels", timeout=5):
+        for channel in await self.live_channels():
             name = channel.get("Channel", "")
             if channel.get("Uniqueid") == call_id:
                 citizen = name
@@ -77,14 +80,14 @@ class TransferControl:
         await self._ami.action("Redirect", timeout=5, Channel=channel, Context=QUEUE_CONTEXT,
                                Exten="s", Priority="1")
 
-    async def place(self, leg_id: str, call_id: str, dial: str, *, join: str, whisper: str,
+    async def place(self, leg_id: str, call_id: str, dial: str, *, join: str, briefing: str,
                     ring_seconds: int, caller_id: str,
                     headers: dict[str, str] | None = None) -> None:
         """Ring `dial` (e.g. PJSIP/2001@trunk) as channel `leg_id`; answered, it hears the
-        whisper and joins `join` ("member": the call's room, "consult"). Returns once
+        briefing and joins `join` ("member": the call's room, "consult"). Returns once
         Asterisk queued the call: ringing, answer and failure arrive as events."""
         variables = [f"HOTLINE_CALL_ID={call_id}", f"HOTLINE_LEG={leg_id}",
-                     f"HOTLINE_JOIN={join}", f"HOTLINE_WHISPER={whisper}"]
+                     f"HOTLINE_JOIN={join}", f"HOTLINE_BRIEFING={briefing}"]
         variables += [f"PJSIP_HEADER(add,{name})={value}"
                       for name, value in (headers or {}).items()]
         await self._ami.action(

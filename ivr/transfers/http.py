@@ -41,6 +41,7 @@ class TransferLeg(BaseModel):
     leg: str
     mode: Mode
     unit: str | None
+    unit_name: str | None = Field(None, description="the unit's name, for the pages")
     number: str
     requested: str
     answered: str | None

@@ -16,14 +16,18 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ivr.calls.call_log import CallLog, new_leg
 from ivr.errors import AmiError, HotlineError
 from ivr.telephony.ami_client import Message
+from ivr.telephony.dialplan_vars import LEG_ID_PREFIX
+from ivr.transfers.briefing import briefing_prompts, playback_argument
 from ivr.transfers.control import TransferControl
 from ivr.transfers.events import leg_event
+from ivr.transfers.fallback import HOTLINE_CALLER_ID, Fallback
 from ivr.transfers.legs import (
     Cancel,
     CitizenGone,
@@ -39,14 +43,13 @@ from ivr.transfers.legs import (
     UnitGone,
     react,
 )
-from ivr.transfers.whisper import playback_argument, whisper_prompts
+from ivr.transfers.recovery import alone_in_rooms, restored_leg
 from store.db import utcnow
 from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ROOM = {"blind": "free", "consult": "consult", "conference": "member"}
-HOTLINE_CALLER_ID = '"12345" <12345>'
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
 
@@ -67,12 +70,11 @@ class TransferService:
         self._sounds = sounds_dir
         self._ring_seconds = ring_seconds
         self._hold_limit = hold_limit_seconds
-        self._ring_back_seconds = ring_back_seconds
         self.publish = publish
         self._open: dict[str, Leg] = {}  # call id → its open leg
         self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
         self._call_of_leg: dict[str, str] = {}  # leg id → call id
-        self._ring_backs: dict[str, str] = {}  # ring-back channel id → call id
+        self._fallback = Fallback(control, sounds_dir, ring_back_seconds)
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}  # leg id → hold limit / failure
         self._later_tasks: set[asyncio.Task[dict[str, Any]]] = set()
@@ -106,17 +108,19 @@ class TransferService:
             if call_id in self._open:
                 raise CannotTransfer(
                     f"a transfer of this call is already under way ({self._open[call_id].id})")
+            unit_name = None
             if unit is not None:
-                _unit, number = await self._find_unit(unit)
+                found, number = await self._find_unit(unit)
+                unit_name = found["name"]
             assert number is not None
             channels = await self._control.channels_of(call_id, seat)
             if channels.citizen is None:
                 raise CannotTransfer("the call has ended")
             if channels.operator is None:
                 raise CannotTransfer(f"your phone (seat {seat}) is not on this call")
-            leg = Leg(f"leg-{secrets.token_hex(6)}", call_id, mode, number, unit, seat,
+            leg = Leg(f"{LEG_ID_PREFIX}{secrets.token_hex(6)}", call_id, mode, number, unit, seat,
                       operator_on_call=mode != "blind")
-            record = new_leg(leg.id, mode, number, unit)
+            record = new_leg(leg.id, mode, number, unit, unit_name=unit_name)
             self._remember(leg, record)
             await self._calls.leg_added(call_id, record)
             self._send(leg)
@@ -176,8 +180,8 @@ class TransferService:
 
     async def _on_ami(self, message: Message) -> None:
         uid = message.get("Uniqueid", "")
-        if uid in self._ring_backs:
-            await self._on_ring_back(uid, message)
+        if self._fallback.follows(uid):
+            await self._fallback.on_event(uid, message)
             return
         call_id = self._call_of_leg.get(uid)
         if call_id is not None:
@@ -194,7 +198,7 @@ class TransferService:
             return
         if uid in self._open:
             await self._apply(uid, CitizenGone())
-            await self._drop_ring_backs(uid)
+            await self._fallback.drop(uid)
             self._locks.pop(uid, None)
             return
         leg = self._open.get(_call_id_of(message))
@@ -269,62 +273,55 @@ class TransferService:
             elif step.what == "operator_to_room":
                 operator = (await self._control.channels_of(leg.call_id, leg.seat)).operator
                 if operator is None:
-                    await self._ring_back(leg)  # their phone dropped meanwhile
+                    # their phone dropped meanwhile
+                    await self._fallback.ring_back(leg.id, leg.call_id, leg.seat)
                 else:
                     await self._control.move(operator, "member")
             elif step.what == "ring_back":
-                await self._ring_back(leg)
+                await self._fallback.ring_back(leg.id, leg.call_id, leg.seat)
         except AmiError as exc:
             log.error("call %s: %s %s failed: %s", leg.call_id, step.what, step.who or "", exc)
             if step.what in ("operator_to_room", "ring_back"):
-                await self._to_queue(leg.call_id)
+                await self._fallback.to_queue(leg.call_id)
 
-    # -- ringing the operator back, and the queue ---------------------------------------------
-    async def _ring_back(self, leg: Leg) -> None:
-        """The unit did not take the caller: ring the same operator's phone into the room
-        (they hear why); if it is not answered, the caller goes to the queue."""
-        back_id = f"{leg.id}-back"
-        self._ring_backs[back_id] = leg.call_id
-        try:
-            await self._control.place(
-                back_id, leg.call_id, f"PJSIP/{leg.seat}", join="member",
-                whisper=playback_argument(self._sounds, ["transfer_returned"]),
-                ring_seconds=self._ring_back_seconds, caller_id=HOTLINE_CALLER_ID)
-        except AmiError as exc:
-            log.warning("call %s: seat %s not rung back (%s): to the queue", leg.call_id,
-                        leg.seat, exc)
-            self._ring_backs.pop(back_id, None)
-            await self._to_queue(leg.call_id)
-
-    async def _on_ring_back(self, back_id: str, message: Message) -> None:
-        event = message.get("Event")
-        if event == "Newstate" and message.get("ChannelStateDesc") == "Up":
-            self._ring_backs.pop(back_id, None)  # the operator has the caller again
-        elif event == "Hangup" or (event == "OriginateResponse"
-                                   and message.get("Response") == "Failure"):
-            call_id = self._ring_backs.pop(back_id)
-            log.info("call %s: the operator did not take the caller back: to the queue",
-                     call_id)
-            await self._to_queue(call_id)
-
-    async def _drop_ring_backs(self, call_id: str) -> None:
-        for back_id, of_call in list(self._ring_backs.items()):
-            if of_call == call_id:
-                del self._ring_backs[back_id]
-                await self._control.hang_up(back_id)
-
-    async def _to_queue(self, call_id: str) -> None:
-        try:
-            await self._control.to_queue(call_id)
-        except AmiError as exc:
-            log.error("call %s could not be returned to the queue: %s", call_id, exc)
+    # -- after a reconnect -------------------------------------------------------------------
+    async def resync(self) -> None:
+        """Pick the transfers up again from the live channels (ivr/transfers/recovery.py)."""
+        channels = await self._control.live_channels()
+        by_uid = {c.get("Uniqueid", ""): c for c in channels}
+        for call_id, seat, record in await self._calls.open_legs():
+            async with self._lock(call_id):
+                leg = self._open.get(call_id)
+                found = restored_leg(call_id, seat, {**record, **self._records.get(
+                    record["leg"], {})}, by_uid)
+                if leg is None or leg.id != found.leg.id:
+                    leg = found.leg
+                    self._remember(leg, dict(record))
+                    log.info("call %s: transfer %s picked up again", call_id, leg.id)
+                    if leg.mode == "consult" and not leg.handed_over:
+                        held = (utcnow() - datetime.fromisoformat(record["requested"]))
+                        self._timers[leg.id] = asyncio.get_running_loop().call_later(
+                            max(1.0, self._hold_limit - held.total_seconds()), self._later,
+                            call_id, leg.id, HoldTooLong())
+                if call_id not in by_uid:
+                    await self._react(leg, CitizenGone())
+                    continue
+                for happened in found.happened:
+                    leg = self._open.get(call_id, leg)
+                    await self._react(leg, happened)
+        for channel, who in alone_in_rooms(channels, set(self._open)):
+            log.warning("%s alone in a room with no transfer under way: %s", who, channel)
+            if who == "citizen":
+                await self._fallback.to_queue(channel)
+            else:
+                await self._control.hang_up(channel)  # the operator's phone, consulting nobody
 
     # -- helpers ------------------------------------------------------------------------------
     async def _place(self, leg: Leg, call: Any, emergency: str | None) -> None:
         headers = {"X-Hotline-Call-Id": leg.call_id}
         if call.ticket_id:
             headers["X-Hotline-Ticket"] = call.ticket_id
-        prompts = whisper_prompts(call.ticket_id, call.request_kind, emergency)
+        prompts = briefing_prompts(call.ticket_id, call.request_kind, emergency)
         # A unit sees the hotline calling; an emergency service sees the citizen's number,
         # to call them back if the line drops (联动转接).
         caller_id = f'"{call.caller}" <{call.caller}>' if emergency and call.caller else (
@@ -332,7 +329,7 @@ class TransferService:
         await self._control.place(
             leg.id, leg.call_id, self._control.trunk_dial(leg.number),
             join="consult" if leg.mode == "consult" else "member",
-            whisper=playback_argument(self._sounds, prompts),
+            briefing=playback_argument(self._sounds, prompts),
             ring_seconds=self._ring_seconds, caller_id=caller_id, headers=headers)
 
     def _remember(self, leg: Leg, record: dict[str, Any]) -> None:

@@ -7,18 +7,23 @@ come back to the same operator. Each test ends with no channel left in Asterisk.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+import signal
+import tempfile
 import wave
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
+from tests.support.browser import chromium, logged_in_page
 from tests.support.phone import Phone, seat_phone
-from tests.support.sipp import DtmfInfo, Hangup, Pause, call
+from tests.support.sipp import DtmfInfo, Hangup, Pause, PlayPcap, call
 from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_token, stack_env
-from tests.support.tone import tone_pcap, tone_seconds
+from tests.support.tone import speech_pcap, tone_pcap, tone_seconds
 
 RING_SECONDS = 6
 
@@ -75,10 +80,19 @@ async def _no_channels(stack):
     return "0 active channels" in shown or shown
 
 
+@functools.cache
+def citizen_speech() -> Path:
+    return speech_pcap(Path(tempfile.mkdtemp(prefix="speech-")) / "citizen.pcap", repeats=8)
+
+
 async def answered_call(stack, caller: str, talk_ms: int = 30000):
-    """A citizen presses 0 and is answered by seat 1201; (the SIPp task, the call record)."""
+    """A citizen presses 0, is answered by seat 1201 and talks (a speech stream of their
+    own: a phone that echoed Asterisk's own packets back, as SIPp's -rtp_echo does, makes
+    MixMonitor pad the recording with minutes of silence at the transfer);
+    (the SIPp task, the call record)."""
     placing = asyncio.create_task(call(stack.sip_port, caller, [
-        Pause(1500), DtmfInfo("0"), Pause(talk_ms), Hangup()], timeout=talk_ms / 1000 + 30))
+        Pause(1500), DtmfInfo("0"), PlayPcap(citizen_speech()), Pause(talk_ms), Hangup()],
+        timeout=talk_ms / 1000 + 30, rtp=False))
 
     async def answered():
         record = await stack.call_of(caller)
@@ -93,6 +107,14 @@ async def leg_of(stack, call_id, until, what="the leg"):
         legs = record["transfers"]
         return legs[-1] if legs and until(legs[-1]) else None
     return await eventually(check, timeout=30, what=what)
+
+
+async def consult_answered(stack, operator, record) -> dict:
+    """The operator starts a consult with ZJJ; returns the leg once the unit answered."""
+    status, leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                      {"unit": "ZJJ", "mode": "consult"})
+    assert status == 202, leg
+    return await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
 
 
 async def ended(stack, call_id):
@@ -206,10 +228,7 @@ async def test_consult_then_cancel_returns_to_the_caller(transfer_stack, operato
     stack = transfer_stack
     async with Phone(stack.trunk_port, "answer"):
         placing, record = await answered_call(stack, "13900000222", talk_ms=14000)
-        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
-                                           {"unit": "ZJJ", "mode": "consult"})
-        assert status == 202
-        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
+        await consult_answered(stack, operator, record)
         status, done = await operator.post(f"/api/calls/{record['id']}/transfer/cancel")
         assert status == 200 and done["outcome"] == "cancelled", done
 
@@ -225,10 +244,7 @@ async def test_the_operator_hanging_up_during_a_consult_completes_it(transfer_st
     stack = transfer_stack
     async with Phone(stack.trunk_port, "answer"):
         placing, record = await answered_call(stack, "13900000223", talk_ms=14000)
-        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
-                                           {"unit": "ZJJ", "mode": "consult"})
-        assert status == 202
-        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered")
+        await consult_answered(stack, operator, record)
         channel = await asyncio.to_thread(seat_channel, stack)
         await asyncio.to_thread(stack.asterisk_cli, f"channel request hangup {channel}")
         await leg_of(stack, record["id"], lambda t: t["handed_over"], "handed over")
@@ -329,7 +345,7 @@ async def test_one_recording_covers_the_call_with_the_unit_heard_after_the_trans
     assert sum(after) >= 4, heard  # ...and is heard once it has the caller
 
 
-async def test_emergency_from_the_console_is_a_three_way_call_with_a_whisper(
+async def test_emergency_from_the_console_is_a_three_way_call_with_a_briefing(
         transfer_stack, operator):
     stack = transfer_stack
     async with Phone(stack.trunk_port, "answer") as police:
@@ -346,14 +362,14 @@ async def test_emergency_from_the_console_is_a_three_way_call_with_a_whisper(
         [invite] = police.invites()
     assert invite.startswith("INVITE sip:110@127.0.0.1")
     assert "From: \"13900000251\" <sip:13900000251@" in invite  # police can call back
-    # The police heard the whisper, and only then joined the caller.
+    # The police heard the briefing, and only then joined the caller.
     log = stack.asterisk_log()
     channel = re.search(rf'NoOp\("(PJSIP/trunk-\w+)", "leg {leg["leg"]} of', log).group(1)
     lines = [line for line in log.splitlines() if channel in line]
-    played = next(i for i, line in enumerate(lines) if "whisper_intro" in line)
+    played = next(i for i, line in enumerate(lines) if "briefing_intro" in line)
     joined = next(i for i, line in enumerate(lines) if "ConfBridge(" in line)
     assert played < joined, lines
-    assert any("whisper_emergency_110" in line for line in lines)
+    assert any("briefing_emergency_110" in line for line in lines)
 
 
 async def test_bad_requests_get_clear_answers_and_leave_the_call_alone(
@@ -400,3 +416,71 @@ def citizen_channel(stack, record) -> str:
         if fields[0].startswith("PJSIP/trunk-") and record["id"] in line:
             return fields[0]
     raise AssertionError("no citizen channel")
+
+
+async def test_a_consult_survives_a_service_restart_and_the_hold_limit_holds(
+        transfer_stack, operator):
+    """The service is killed while the citizen holds and the operator talks to the unit:
+    the restarted service picks the transfer up from Asterisk; the operator can still
+    complete it, and had they not, the hold limit would have brought them back."""
+    stack = transfer_stack
+    async with Phone(stack.trunk_port, "answer"):
+        placing, record = await answered_call(stack, "13900000271", talk_ms=40000)
+        await consult_answered(stack, operator, record)
+        stack.process.send_signal(signal.SIGKILL)
+        stack.process.wait(10)
+        await asyncio.to_thread(stack.start)  # adopts the running Asterisk
+        # not completed: the hold limit (20 s here) brings the operator back to the citizen
+        back = await leg_of(stack, record["id"], lambda t: t["outcome"], "the hold limit")
+        assert back["outcome"] == "cancelled"
+        await room_holds(stack, record["id"], operator=True, trunk_channels=1,
+                         what="the operator back with the citizen after the hold limit")
+        # and a new consult after the restart completes
+        status, _leg = await operator.post(f"/api/calls/{record['id']}/transfer",
+                                           {"unit": "ZJJ", "mode": "consult"})
+        assert status == 202
+        await leg_of(stack, record["id"], lambda t: t["answered"], "unit answered again")
+        status, done = await operator.post(f"/api/calls/{record['id']}/transfer/complete")
+        assert status == 200 and done["handed_over"], done
+        await room_holds(stack, record["id"], operator=False, trunk_channels=2,
+                         what="citizen and unit in one room")
+        await placing
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "transferred"
+    assert [t["outcome"] for t in final["transfers"]] == ["cancelled", "answered"]
+    # the unit's leg, found live by the restarted service, was not taken for a citizen call
+    assert (await stack.get("/api/calls", caller="12345"))["total"] == 0
+
+
+async def test_the_console_transfers_and_shows_ringing_then_answered(
+        transfer_stack, operator, tmp_path):
+    """In headless Chromium: the operator finds the unit by its pinyin initials, starts a
+    three-way call, watches it ring and be answered, then leaves; the supervisor's page
+    shows who the caller is talking with."""
+    stack = transfer_stack
+    assert stack.cli("users", "add", "sup1202", "--role", "supervisor", "--password",
+                     "sup1202-password").returncode == 0
+    async with Phone(stack.trunk_port, "answer", ring_ms=2500), chromium() as browser:
+        page = await logged_in_page(browser, f"{stack.base_url}/console", "op1201",
+                                    "op1201-password", "#desk:not([hidden])")
+        placing, record = await answered_call(stack, "13900000281", talk_ms=25000)
+        await page.wait_for_selector("#transfer:not([hidden])", timeout=15000)
+        await page.fill("#unit-search", "zjj")
+        await page.click("#unit-results button:has-text('市住房和城乡建设局')")
+        assert "现拨 2001" in await page.text_content("#unit-results")
+        await page.click("#transfer-conference")
+        await page.wait_for_selector("#transfer-state:has-text('对方振铃中')", timeout=10000)
+        await page.wait_for_selector("#transfer-state:has-text('对方已接通')", timeout=15000)
+        supervisor = await logged_in_page(browser, f"{stack.base_url}/supervisor", "sup1202",
+                                          "sup1202-password", "#board:not([hidden])")
+        await supervisor.wait_for_selector(
+            "#calls td:has-text('三方通话 市住房和城乡建设局（ZJJ）：已接通')", timeout=10000)
+        await page.click("#transfer-leave")
+        await page.wait_for_selector("#transfer-state:has-text('来电人已转交对方')",
+                                     timeout=10000)
+        await supervisor.wait_for_selector("#calls td:has-text('来电人与单位通话中')",
+                                           timeout=10000)
+        await page.screenshot(path=str(tmp_path / "console-transfer.png"), full_page=True)
+        assert (await placing).ok
+        final = await ended(stack, record["id"])
+    assert final["outcome"] == "transferred"

@@ -1,8 +1,8 @@
 """A SIPp phone that stays up for a whole test: a unit at the carrier trunk, or a seat phone
 that answers every call it is given. What it does with each INVITE is its behaviour:
 
-  answer   180, then 200 with PCMA; plays SIPp's 7 s speech sample (g711a.pcap, or the pcap
-           given) into the call and echoes what it hears; waits for the BYE
+  answer   180, then 200 with PCMA; talks (a minute of SIPp's speech sample, or the pcap
+           given) into the call; waits for the BYE
   busy     486 Busy Here
   reject   603 Decline
   ring     180 and nothing more, until the caller gives up (CANCEL → 487)
@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.support.sipp import PCAP_DIR, free_udp_port, register
+from tests.support.sipp import free_udp_port, register
+from tests.support.tone import speech_pcap
 
 _OK = """  <send>
     <![CDATA[
@@ -86,8 +88,15 @@ _BEHAVIOURS = {
 }
 
 
+@functools.cache
+def unit_speech() -> Path:
+    """A minute of speech in PCMA: what an answering phone says."""
+    return speech_pcap(Path(tempfile.mkdtemp(prefix="speech-")) / "phone.pcap", repeats=8,
+                       codec="PCMA")
+
+
 def scenario(behaviour: str, ring_ms: int = 300, pcap: Path | None = None) -> str:
-    answer = _ANSWER.format(ring_ms=ring_ms, pcap=pcap or PCAP_DIR / "g711a.pcap")
+    answer = _ANSWER.format(ring_ms=ring_ms, pcap=pcap or unit_speech())
     body = _BEHAVIOURS[behaviour].replace("{answer}", answer)
     return ('<?xml version="1.0" encoding="UTF-8" ?>\n'
             f'<scenario name="phone that does {behaviour}">\n'
@@ -122,10 +131,6 @@ class Phone:
             "sipp", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(self.port),
             "-cp", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_udp_port() & ~1),
             "-timeout", f"{int(self._timeout)}s", "-nostdin",
-            # Echo what it hears, unless it plays a pcap of its own: two streams with two
-            # SSRCs and unrelated timestamps on one port make Asterisk pad the recording
-            # with minutes of silence.
-            *(["-rtp_echo"] if self._pcap is None else []),
             "-trace_msg", "-message_file", str(self._trace_file),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             cwd=self._tmp.name)

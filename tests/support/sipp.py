@@ -4,6 +4,7 @@ A step is one of:
   Pause(ms)             keep the call up (media flows from Asterisk)
   DtmfInfo(key)         a key as SIP INFO (application/dtmf-relay)
   DtmfRtp(key)          a key as an RFC 4733 telephone-event, from SIPp's own pcaps
+  PlayPcap(path)        start playing a pcap of RTP into the call (tests/support/tone.py)
   Hangup()              the caller sends BYE
   ExpectBye()           Asterisk hangs up; the caller answers 200
 """
@@ -37,6 +38,11 @@ class DtmfRtp:
 
 
 @dataclass(frozen=True)
+class PlayPcap:
+    path: Path
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
@@ -46,7 +52,7 @@ class ExpectBye:
     pass
 
 
-Step = Pause | DtmfInfo | DtmfRtp | Hangup | ExpectBye
+Step = Pause | DtmfInfo | DtmfRtp | PlayPcap | Hangup | ExpectBye
 
 _HEADERS = """Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: "citizen" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
@@ -129,6 +135,8 @@ def scenario(caller: str, steps: list[Step], service: str = "12345") -> str:
             pcap = PCAP_DIR / f"dtmf_2833_{_PCAP_NAMES.get(step.key, step.key)}.pcap"
             parts.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
                          '  <pause milliseconds="400"/>\n')
+        elif isinstance(step, PlayPcap):  # starts it; the next steps run while it plays
+            parts.append(f'  <nop><action><exec play_pcap_audio="{step.path}"/></action></nop>\n')
         elif isinstance(step, Hangup):
             parts.append(_request("BYE", caller, service, next(cseq)))
             parts.append('  <recv response="200" crlf="true"/>\n')
