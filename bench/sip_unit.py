@@ -8,6 +8,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 _HEADER = re.compile(r"^([A-Za-z-]+):\s*(.*)$", re.M)
 
@@ -26,8 +27,7 @@ class SipUnit(asyncio.DatagramProtocol):
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         at = time.monotonic()

@@ -39,7 +39,7 @@ from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_
 
 RESULTS = Path(__file__).with_name("results")
 SEATS = 20
-ROUNDS, PER_ROUND = 5, 10
+ROUNDS, PER_ROUND = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "5")), 10
 BRIEFING = ("briefing_intro", "briefing_citizen", "briefing_connecting")  # no ticket, no kind
 TARGET_P99_MS, TARGET_RATIO = 100, 2.0
 
@@ -92,11 +92,19 @@ class Bench:
             Pause(1500), DtmfInfo("0"), Pause(talk_ms), Hangup()], rtp=False,
             timeout=talk_ms / 1000 + 40)) for c in callers]
 
-        async def all_answered():
-            records = [await self.stack.call_of(c) for c in callers]
-            return records if all(r and r["answered"] and r["seat"] for r in records) else None
+        records: list = []
 
-        return placing, await eventually(all_answered, timeout=60, what="citizens answered")
+        async def all_answered():
+            records[:] = [await self.stack.call_of(c) for c in callers]
+            return all(r and r["answered"] and r["seat"] for r in records)
+
+        try:
+            await eventually(all_answered, timeout=60, what="citizens answered")
+        except AssertionError:
+            waiting = [(r or {}).get("caller") for r in records if not (r and r["answered"])]
+            queue = await asyncio.to_thread(self.stack.asterisk_cli, "queue show hotline")
+            raise AssertionError(f"not answered: {waiting}\n{queue}") from None
+        return placing, records
 
     async def transfer(self, http: aiohttp.ClientSession, record: dict) -> tuple[
             int, float, str]:
@@ -171,16 +179,19 @@ async def measure(bench: Bench, home: Path) -> dict:
     to_invite, to_join, failures = [], [], 0
     async with aiohttp.ClientSession() as http:
         for round_ in range(ROUNDS):
-            placing, records = await bench.answered_calls(round_ * PER_ROUND, PER_ROUND, 12000)
-            for record in records:
+            placing, records = await bench.answered_calls(round_ * PER_ROUND, PER_ROUND, 25000)
+            placed = []
+            for record in records:  # one at a time: each waits for its INVITE
                 status, started, leg = await bench.transfer(http, record)
                 if status != 202:
                     failures += 1
                     continue
                 to_invite.append(await bench.invite("x-hotline-call-id", record["id"]) - started)
+                placed.append((started, leg))
+            for started, leg in placed:  # the briefing plays meanwhile
                 to_join.append(await bench.joined_at(leg) - started)
             await asyncio.gather(*placing)
-        placing, records = await bench.answered_calls(100, SEATS, 15000)
+        placing, records = await bench.answered_calls(100, SEATS, 30000)
         sent = await asyncio.gather(*(bench.transfer(http, r) for r in records))
         burst_failed = sum(1 for status, _, _ in sent if status != 202)
         burst_invite, burst_join = [], []

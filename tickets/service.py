@@ -213,6 +213,11 @@ class TicketService:
         async with self._db.session() as session:
             return await session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
 
+    async def kind_of(self, ticket_id: str) -> str | None:
+        """For a transfer's briefing: what kind of matter a ticket is, no personal data."""
+        async with self._db.session() as session:
+            return await session.scalar(select(Ticket.kind).where(Ticket.id == ticket_id))
+
 
 def _unit_view(unit: Unit) -> dict[str, Any]:
     return {"code": unit.code, "name": unit.name, "phone": unit.phone,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 OPERATOR_ROOM = {"blind": "free", "consult": "consult", "conference": "member"}
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
+KindLookup = Callable[[str], Awaitable[str | None]]  # ticket → its kind; TicketService.kind_of
 
 
 class CannotTransfer(HotlineError):
@@ -63,7 +64,8 @@ class CannotTransfer(HotlineError):
 class TransferService:
     def __init__(self, call_log: CallLog, find_unit: UnitLookup, control: TransferControl,
                  sounds_dir: Path, *, ring_seconds: int = 30, hold_limit_seconds: int = 180,
-                 ring_back_seconds: int = 20, publish: Publish | None = None) -> None:
+                 ring_back_seconds: int = 20, publish: Publish | None = None,
+                 ticket_kind: KindLookup | None = None) -> None:
         self._calls = call_log
         self._find_unit = find_unit
         self._control = control
@@ -71,6 +73,7 @@ class TransferService:
         self._ring_seconds = ring_seconds
         self._hold_limit = hold_limit_seconds
         self.publish = publish
+        self._ticket_kind = ticket_kind
         self._open: dict[str, Leg] = {}  # call id → its open leg
         self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
         self._call_of_leg: dict[str, str] = {}  # leg id → call id
@@ -321,7 +324,10 @@ class TransferService:
         headers = {"X-Hotline-Call-Id": leg.call_id}
         if call.ticket_id:
             headers["X-Hotline-Ticket"] = call.ticket_id
-        prompts = briefing_prompts(call.ticket_id, call.request_kind, emergency)
+        kind = call.request_kind
+        if call.ticket_id and self._ticket_kind is not None:
+            kind = await self._ticket_kind(call.ticket_id) or kind  # the operator's word
+        prompts = briefing_prompts(call.ticket_id, kind, emergency)
         # A unit sees the hotline calling; an emergency service sees the citizen's number,
         # to call them back if the line drops (联动转接).
         caller_id = f'"{call.caller}" <{call.caller}>' if emergency and call.caller else (

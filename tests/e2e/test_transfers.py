@@ -197,9 +197,15 @@ def seat_channel(stack) -> str:
 
 
 async def test_consult_then_complete(transfer_stack, operator):
+    """With a ticket filed from the call first: its number rides on the INVITE and is
+    read out in the unit's briefing."""
     stack = transfer_stack
-    async with Phone(stack.trunk_port, "answer"):
-        placing, record = await answered_call(stack, "13900000221", talk_ms=16000)
+    async with Phone(stack.trunk_port, "answer") as unit:
+        placing, record = await answered_call(stack, "13900000221", talk_ms=18000)
+        status, ticket = await operator.post("/api/tickets", {
+            "phone": "13900000221", "kind": "complaint", "content": "小区二次供水水压不足",
+            "call_id": record["id"]})
+        assert status == 201, ticket
         status, leg = await operator.post(f"/api/calls/{record['id']}/transfer",
                                           {"unit": "ZJJ", "mode": "consult"})
         assert status == 202, leg
@@ -220,8 +226,16 @@ async def test_consult_then_complete(transfer_stack, operator):
         assert "PJSIP/1201-" not in room
         assert (await placing).ok
         final = await ended(stack, record["id"])
-    assert final["outcome"] == "transferred"
+        [invite] = unit.invites()
+    assert final["outcome"] == "transferred" and final["ticket_id"] == ticket["id"]
     assert final["transfers"][0]["outcome"] == "answered"
+    assert re.search(rf"^X-Hotline-Ticket: {ticket['id']}$", invite, re.M), invite
+    digits = [f"digit_{c}" for c in ticket["id"]]
+    played = re.search(r'Playback\("PJSIP/trunk-\w+", "([^"]*briefing_ticket[^"]*)"\)',
+                       stack.asterisk_log()).group(1)
+    assert [p.rsplit("/", 1)[1] for p in played.split("&")] == [
+        "briefing_intro", "briefing_citizen", "briefing_ticket", *digits,
+        "briefing_kind_complaint", "briefing_connecting"], played
 
 
 async def test_consult_then_cancel_returns_to_the_caller(transfer_stack, operator):

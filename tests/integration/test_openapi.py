@@ -28,6 +28,9 @@ from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
 from ivr.screen_pops.service import ScreenPops
 from ivr.seats.service import SeatService
+from ivr.telephony.ami_client import AmiClient
+from ivr.transfers.control import TransferControl
+from ivr.transfers.service import TransferService
 from store.db import Database
 from tests.support.tickets import ticket_service
 from tickets.calendar import WorkCalendar
@@ -62,7 +65,10 @@ async def _start(home: Path) -> tuple[web.AppRunner, Database, TicketService, st
         accounts, calls, _all_up, tickets, OutboxAdmin(db), db,
         SeatService(db, home / "etc", "127.0.0.1", "hotline", "hotline-night"),
         ScreenPops(calls, tickets), ListenInService(db, calls), callbacks,
-        LiveView(db, "hotline", "Asia/Shanghai", staffing), staffing))
+        LiveView(db, "hotline", "Asia/Shanghai", staffing), staffing,
+        # its AMI never connects: a transfer that reaches the PBX answers 503
+        TransferService(calls, tickets.unit_to_call, TransferControl(
+            AmiClient("127.0.0.1", 9, "nobody", "nothing")), home / "sounds")))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
