@@ -33,6 +33,8 @@ import aiohttp
 
 from bench.sip_unit import SipUnit, serve
 from ivr.telephony.ami_client import AmiClient, Message
+from ivr.telephony.ami_events import channel_var
+from ivr.telephony.dialplan_vars import LEG
 from tests.support.phone import Phone
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call, free_udp_port, register
 from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_token, stack_env
@@ -45,6 +47,8 @@ TARGET_P99_MS, TARGET_RATIO = 100, 2.0
 
 
 def summary(samples: list[float]) -> dict[str, float | int]:
+    if not samples:
+        return {"count": 0}
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return {"count": len(ordered), "p50_ms": round(statistics.median(ordered) * 1000, 1),
@@ -60,11 +64,10 @@ class Bench:
         self.ami: AmiClient | None = None
 
     def on_event(self, message: Message) -> None:
-        if message.get("Event") == "ConfbridgeJoin":
-            for line in message.get("ChanVariable", "").splitlines():
-                if line.startswith("HOTLINE_LEG=") and line[12:]:
-                    self.joined.setdefault(line[12:], time.monotonic())
-                    self.join_seen.set()
+        leg = channel_var(message, LEG)
+        if message.get("Event") == "ConfbridgeJoin" and leg:
+            self.joined.setdefault(leg, time.monotonic())
+            self.join_seen.set()
 
     async def invite(self, match: str, value: str, timeout: float = 10) -> float:
         deadline = time.monotonic() + timeout

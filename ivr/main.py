@@ -99,7 +99,7 @@ class Hotline:
                                  self.tickets.calendar, settings.timezone, ami=self.ami)
         self.transfers = TransferService(
             self.call_log, self.tickets.unit_to_call, TransferControl(self.ami),
-            settings.sounds_dir, ring_seconds=settings.transfer_ring_seconds,
+            ring_seconds=settings.transfer_ring_seconds,
             hold_limit_seconds=settings.transfer_hold_limit_seconds, publish=self.pops.notify,
             ticket_kind=self.tickets.kind_of)
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,

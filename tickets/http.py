@@ -168,7 +168,8 @@ for _action in ACTIONS:
 
 @api.get("/api/units", "Responsible units, found by name, code or pinyin initials",
          query=UnitQuery, answers={200: Answer(
-             "the units, each with number_now: the number a transfer would call now")})
+             "the units, each with number_now: the number a transfer would call now "
+             "(number_kind day or duty), or unreachable: why none can be called now")})
 async def list_units(request: web.Request, query: UnitQuery) -> web.Response:
     return items(await request.app[TICKETS].tickets.units(query.q))
 

@@ -100,13 +100,14 @@ class TicketService:
             rows = await session.scalars(select(Unit).order_by(Unit.code))
             found = [_unit_view(u) for u in rows]
         found = [u for u in found if units.matches(u, q)] if q else found
-        now = self._clock().astimezone(self._tz).replace(tzinfo=None)
+        now = self._local_now()
         for unit in found:
             try:
                 unit["number_now"], unit["number_kind"] = units.number_now(
                     unit, now, self.calendar.is_workday)
+                unit["unreachable"] = None
             except units.NoUsableNumber as exc:
-                unit["number_now"], unit["number_kind"] = None, str(exc)
+                unit["number_now"], unit["number_kind"], unit["unreachable"] = None, None, str(exc)
         return found
 
     async def unit_to_call(self, code: str) -> tuple[dict[str, Any], str]:
@@ -117,8 +118,11 @@ class TicketService:
         if row is None:
             raise NoSuchItem(f"no unit {code}")
         unit = _unit_view(row)
-        now = self._clock().astimezone(self._tz).replace(tzinfo=None)
-        return unit, units.number_now(unit, now, self.calendar.is_workday)[0]
+        return unit, units.number_now(unit, self._local_now(), self.calendar.is_workday)[0]
+
+    def _local_now(self) -> datetime:
+        """The hotline's wall-clock time, as unit hours are written."""
+        return self._clock().astimezone(self._tz).replace(tzinfo=None)
 
     # -- filing and steps -------------------------------------------------------------------
 

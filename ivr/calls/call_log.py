@@ -146,7 +146,7 @@ class CallLog:
         await self._update(call_id, ticket_id=ticket_id)
 
     async def leg_added(self, call_id: str, leg: dict[str, Any]) -> None:
-        """A transfer leg (ivr/transfers/records.py leg_record) joins the call's transfers."""
+        """A transfer leg (as `new_leg` makes it) joins the call's transfers."""
         await self._modify_transfers(call_id, lambda legs: [*legs, dict(leg)])
 
     async def leg_changed(self, call_id: str, leg_id: str, changes: dict[str, Any]) -> None:

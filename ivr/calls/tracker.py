@@ -4,7 +4,6 @@ began are opened. The only module that knows which AMI events mean what for a ca
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,9 +19,9 @@ from ivr.calls.facts import (
     SeatRang,
 )
 from ivr.telephony.ami_client import AmiClient, Message
+from ivr.telephony.ami_events import OrderedEvents
 from ivr.telephony.dialplan_vars import LEG_ID_PREFIX
 from store.db import utcnow
-from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -46,35 +45,21 @@ class CallTracker:
     def __init__(self, call_log: CallLog, ami: AmiClient) -> None:
         self._log = call_log
         self._ami = ami
-        self._events: asyncio.Queue[Message] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        # The work happens in order, off the AMI reader.
+        self._events = OrderedEvents(TRACKED, self.apply, "call-tracker")
+        self.on_event = self._events.on_event  # called by the AMI reader for every event
         self.resyncs = 0
         self.subscribers: list[FactHandler] = []  # screen pops, supervisor view
 
-    def on_event(self, message: Message) -> None:
-        """Called by the AMI reader for every event; the work happens in order, off the reader."""
-        if message.get("Event") in TRACKED:
-            self._events.put_nowait(message)
-
     async def start(self) -> None:
-        self._worker = asyncio.create_task(self._work(), name="call-tracker")
+        await self._events.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._worker)
+        await self._events.stop()
 
     async def idle(self) -> None:
         """Wait until every event received so far has been applied."""
-        await self._events.join()
-
-    async def _work(self) -> None:
-        while True:
-            message = await self._events.get()
-            try:
-                await self.apply(message)
-            except Exception:
-                log.exception("could not apply %s", message.get("Event"))
-            finally:
-                self._events.task_done()
+        await self._events.idle()
 
     async def _publish(self, fact: Fact) -> None:
         for handler in self.subscribers:

@@ -8,8 +8,6 @@ briefing is ready however fast the unit answers, and placing the call waits for 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 KINDS = ("consultation", "help", "complaint", "report", "suggestion", "praise")
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 
@@ -32,9 +30,11 @@ def briefing_prompts(ticket_id: str | None, kind: str | None,
     return ids
 
 
-def playback_argument(sounds_dir: Path, prompt_ids: list[str]) -> str:
-    """Playback()'s argument: the files joined by &, without their suffix."""
-    return "&".join(str(sounds_dir / prompt_id) for prompt_id in prompt_ids)
+def briefing_variable(prompt_ids: list[str]) -> str:
+    """HOTLINE_BRIEFING: the prompt ids joined by &. The dialplan puts the sounds directory
+    before each (extensions_transfer.conf): full paths would make the Originate's variable
+    line longer than AMI reads (1,024 bytes) once a ticket number is read out."""
+    return "&".join(prompt_ids)
 
 
 def _digits(number: str) -> list[str]:

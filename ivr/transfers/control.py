@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ivr.errors import AmiActionFailed
 from ivr.telephony.ami_client import AmiClient, Message
+from ivr.telephony.dialplan_vars import CALL_ID, LEG
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class TransferControl:
         """Ring `dial` (e.g. PJSIP/2001@trunk) as channel `leg_id`; answered, it hears the
         briefing and joins `join` ("member": the call's room, "consult"). Returns once
         Asterisk queued the call: ringing, answer and failure arrive as events."""
-        variables = [f"HOTLINE_CALL_ID={call_id}", f"HOTLINE_LEG={leg_id}",
+        variables = [f"{CALL_ID}={call_id}", f"{LEG}={leg_id}",
                      f"HOTLINE_JOIN={join}", f"HOTLINE_BRIEFING={briefing}"]
         variables += [f"PJSIP_HEADER(add,{name})={value}"
                       for name, value in (headers or {}).items()]

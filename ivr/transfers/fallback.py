@@ -6,11 +6,10 @@ recipient does not answer, which is what this is here to avoid."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from ivr.errors import AmiError
 from ivr.telephony.ami_client import Message
-from ivr.transfers.briefing import playback_argument
+from ivr.transfers.briefing import briefing_variable
 from ivr.transfers.control import TransferControl
 
 log = logging.getLogger(__name__)
@@ -19,10 +18,8 @@ HOTLINE_CALLER_ID = '"12345" <12345>'
 
 
 class Fallback:
-    def __init__(self, control: TransferControl, sounds_dir: Path,
-                 ring_back_seconds: int = 20) -> None:
+    def __init__(self, control: TransferControl, ring_back_seconds: int = 20) -> None:
         self._control = control
-        self._sounds = sounds_dir
         self._ring_seconds = ring_back_seconds
         self._ringing: dict[str, str] = {}  # ring-back channel id → call id
 
@@ -36,7 +33,7 @@ class Fallback:
         try:
             await self._control.place(
                 back_id, call_id, f"PJSIP/{seat}", join="member",
-                briefing=playback_argument(self._sounds, ["transfer_returned"]),
+                briefing=briefing_variable(["transfer_returned"]),
                 ring_seconds=self._ring_seconds, caller_id=HOTLINE_CALLER_ID)
         except AmiError as exc:
             log.warning("call %s: seat %s not rung back (%s): to the queue", call_id, seat, exc)

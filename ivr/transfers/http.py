@@ -3,7 +3,7 @@ three-way call with a unit (or an emergency service), completes, cancels or leav
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -72,28 +72,27 @@ async def transfer(request: web.Request, path: CallPath, body: TransferRequest
     return json_response(leg, status=202)
 
 
-@api.post("/api/calls/{call_id}/transfer/complete",
-          "Consult: connect the caller and the unit; the operator drops out",
-          path_model=CallPath, answers={200: Answer("the leg", TransferLeg), **_REFUSED})
-async def complete(request: web.Request, path: CallPath) -> web.Response:
-    return json_response(await request.app[TRANSFERS].complete(
-        path.call_id, request[PRINCIPAL].seat))
+CLICK_ROUTES = {
+    "complete": ("/api/calls/{call_id}/transfer/complete",
+                 "Consult: connect the caller and the unit; the operator drops out"),
+    "cancel": ("/api/calls/{call_id}/transfer/cancel",
+               "Consult or ringing three-way call: hang up the unit, back to the caller"),
+    "leave": ("/api/calls/{call_id}/leave",
+              "Three-way call: the operator leaves; the caller and the unit talk on"),
+}
 
 
-@api.post("/api/calls/{call_id}/transfer/cancel",
-          "Consult or ringing three-way call: hang up the unit, back to the caller",
-          path_model=CallPath, answers={200: Answer("the leg", TransferLeg), **_REFUSED})
-async def cancel(request: web.Request, path: CallPath) -> web.Response:
-    return json_response(await request.app[TRANSFERS].cancel(
-        path.call_id, request[PRINCIPAL].seat))
+def _click(step: str) -> Any:
+    """The handler of one of the operator's steps on an open leg."""
+    async def transfer_step(request: web.Request, path: CallPath) -> web.Response:
+        return json_response(await request.app[TRANSFERS].click(
+            path.call_id, request[PRINCIPAL].seat, step))
+    return transfer_step
 
 
-@api.post("/api/calls/{call_id}/leave",
-          "Three-way call: the operator leaves; the caller and the unit talk on",
-          path_model=CallPath, answers={200: Answer("the leg", TransferLeg), **_REFUSED})
-async def leave(request: web.Request, path: CallPath) -> web.Response:
-    return json_response(await request.app[TRANSFERS].leave(
-        path.call_id, request[PRINCIPAL].seat))
+for _step, (_path, _summary) in CLICK_ROUTES.items():
+    api.post(_path, _summary, path_model=CallPath,
+             answers={200: Answer("the leg", TransferLeg), **_REFUSED})(_click(_step))
 
 
 def setup(app: web.Application, transfers: TransferService) -> None:

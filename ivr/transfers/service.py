@@ -17,14 +17,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ivr.calls.call_log import CallLog, new_leg
 from ivr.errors import AmiError, HotlineError
 from ivr.telephony.ami_client import Message
-from ivr.telephony.dialplan_vars import LEG_ID_PREFIX
-from ivr.transfers.briefing import briefing_prompts, playback_argument
+from ivr.telephony.ami_events import OrderedEvents, channel_var
+from ivr.telephony.dialplan_vars import CALL_ID, LEG_ID_PREFIX
+from ivr.transfers.briefing import briefing_prompts, briefing_variable
 from ivr.transfers.control import TransferControl
 from ivr.transfers.events import leg_event
 from ivr.transfers.fallback import HOTLINE_CALLER_ID, Fallback
@@ -45,11 +45,12 @@ from ivr.transfers.legs import (
 )
 from ivr.transfers.recovery import alone_in_rooms, restored_leg
 from store.db import utcnow
-from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ROOM = {"blind": "free", "consult": "consult", "conference": "member"}
+CLICKS: dict[str, type[Complete | Cancel | Leave]] = {
+    "complete": Complete, "cancel": Cancel, "leave": Leave}
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
 KindLookup = Callable[[str], Awaitable[str | None]]  # ticket → its kind; TicketService.kind_of
@@ -63,13 +64,12 @@ class CannotTransfer(HotlineError):
 
 class TransferService:
     def __init__(self, call_log: CallLog, find_unit: UnitLookup, control: TransferControl,
-                 sounds_dir: Path, *, ring_seconds: int = 30, hold_limit_seconds: int = 180,
+                 *, ring_seconds: int = 30, hold_limit_seconds: int = 180,
                  ring_back_seconds: int = 20, publish: Publish | None = None,
                  ticket_kind: KindLookup | None = None) -> None:
         self._calls = call_log
         self._find_unit = find_unit
         self._control = control
-        self._sounds = sounds_dir
         self._ring_seconds = ring_seconds
         self._hold_limit = hold_limit_seconds
         self.publish = publish
@@ -77,20 +77,27 @@ class TransferService:
         self._open: dict[str, Leg] = {}  # call id → its open leg
         self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
         self._call_of_leg: dict[str, str] = {}  # leg id → call id
-        self._fallback = Fallback(control, sounds_dir, ring_back_seconds)
+        self._fallback = Fallback(control, ring_back_seconds)
         self._locks: dict[str, asyncio.Lock] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}  # leg id → hold limit / failure
         self._later_tasks: set[asyncio.Task[dict[str, Any]]] = set()
-        self._events: asyncio.Queue[Message] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        # AMI events of the legs, in order, off the reader
+        self._events = OrderedEvents(("Newstate", "Hangup", "OriginateResponse"),
+                                     self._on_ami, "transfers")
+        self.on_event = self._events.on_event  # called by the AMI reader for every event
 
     async def start(self) -> None:
-        self._worker = asyncio.create_task(self._work(), name="transfers")
+        await self._events.start()
+
+    async def idle(self) -> None:
+        await self._events.idle()
 
     async def stop(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
-        await cancel_and_wait(self._worker)
+        for task in self._later_tasks:
+            task.cancel()
+        await self._events.stop()
 
     def open_leg(self, call_id: str) -> dict[str, Any] | None:
         leg = self._open.get(call_id)
@@ -144,16 +151,9 @@ class TransferService:
                 raise
             return dict(self._records[leg.id])
 
-    async def complete(self, call_id: str, seat: str | None) -> dict[str, Any]:
-        return await self._click(call_id, seat, Complete())
-
-    async def cancel(self, call_id: str, seat: str | None) -> dict[str, Any]:
-        return await self._click(call_id, seat, Cancel())
-
-    async def leave(self, call_id: str, seat: str | None) -> dict[str, Any]:
-        return await self._click(call_id, seat, Leave())
-
-    async def _click(self, call_id: str, seat: str | None, click: Happened) -> dict[str, Any]:
+    async def click(self, call_id: str, seat: str | None, step: str) -> dict[str, Any]:
+        """The operator's step on the call's open leg: one of CLICKS."""
+        click = CLICKS[step]()
         await self._calls.get(call_id)  # 404 for an unknown call
         leg = self._open.get(call_id)
         if leg is None:
@@ -163,24 +163,6 @@ class TransferService:
         return await self._apply(call_id, click, refuse=True)
 
     # -- AMI events ---------------------------------------------------------------------------
-    def on_event(self, message: Message) -> None:
-        """Called by the AMI reader for every event; applied in order, off the reader."""
-        if message.get("Event") in ("Newstate", "Hangup", "OriginateResponse"):
-            self._events.put_nowait(message)
-
-    async def idle(self) -> None:
-        await self._events.join()
-
-    async def _work(self) -> None:
-        while True:
-            message = await self._events.get()
-            try:
-                await self._on_ami(message)
-            except Exception:
-                log.exception("transfer event %s not applied", message.get("Event"))
-            finally:
-                self._events.task_done()
-
     async def _on_ami(self, message: Message) -> None:
         uid = message.get("Uniqueid", "")
         if self._fallback.follows(uid):
@@ -204,7 +186,7 @@ class TransferService:
             await self._fallback.drop(uid)
             self._locks.pop(uid, None)
             return
-        leg = self._open.get(_call_id_of(message))
+        leg = self._open.get(channel_var(message, CALL_ID))
         if leg is not None and message.get("Channel", "").startswith(f"PJSIP/{leg.seat}-"):
             await self._apply(leg.call_id, OperatorGone())
 
@@ -335,7 +317,7 @@ class TransferService:
         await self._control.place(
             leg.id, leg.call_id, self._control.trunk_dial(leg.number),
             join="consult" if leg.mode == "consult" else "member",
-            briefing=playback_argument(self._sounds, prompts),
+            briefing=briefing_variable(prompts),
             ring_seconds=self._ring_seconds, caller_id=caller_id, headers=headers)
 
     def _remember(self, leg: Leg, record: dict[str, Any]) -> None:
@@ -363,10 +345,3 @@ class TransferService:
                                 "state": state, "operator_on_call": leg.operator_on_call,
                                 **record})
 
-
-def _call_id_of(message: Message) -> str:
-    for line in message.get("ChanVariable", "").splitlines():
-        name, _, value = line.partition("=")
-        if name == "HOTLINE_CALL_ID":
-            return value
-    return ""

@@ -68,7 +68,7 @@ async def _start(home: Path) -> tuple[web.AppRunner, Database, TicketService, st
         LiveView(db, "hotline", "Asia/Shanghai", staffing), staffing,
         # its AMI never connects: a transfer that reaches the PBX answers 503
         TransferService(calls, tickets.unit_to_call, TransferControl(
-            AmiClient("127.0.0.1", 9, "nobody", "nothing")), home / "sounds")))
+            AmiClient("127.0.0.1", 9, "nobody", "nothing")))))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

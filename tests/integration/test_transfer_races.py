@@ -46,7 +46,7 @@ class RecordingControl:
 
 
 @pytest.fixture
-async def service(db, tmp_path):
+async def service(db):
     calls = CallLog(db)
     await calls.call_arrived(CALL, "13900000001")
     await calls.answered(CALL, SEAT, 1.0)
@@ -55,7 +55,7 @@ async def service(db, tmp_path):
         return {"code": code, "name": "市住房和城乡建设局"}, "2001"
 
     control = RecordingControl()
-    transfers = TransferService(calls, unit, control, tmp_path)
+    transfers = TransferService(calls, unit, control)
     await transfers.start()
     yield transfers, control, calls
     await transfers.stop()
@@ -88,12 +88,12 @@ async def test_the_unit_answers_as_the_caller_hangs_up(service, citizen_first):
 
 @pytest.mark.parametrize("click_first", [False, True])
 async def test_cancel_as_the_unit_answers(service, click_first):
-    transfers, control, calls = service
+    transfers, control, _calls = service
     leg = await transfers.request(CALL, SEAT, "consult", unit="ZJJ")
     answered = event("Newstate", leg["leg"], ChannelStateDesc="Up")
     if not click_first:
         transfers.on_event(answered)
-    cancelling = asyncio.create_task(transfers.cancel(CALL, SEAT))
+    cancelling = asyncio.create_task(transfers.click(CALL, SEAT, "cancel"))
     if click_first:
         transfers.on_event(answered)
     done = await cancelling
@@ -104,7 +104,7 @@ async def test_cancel_as_the_unit_answers(service, click_first):
     assert transfers.open_leg(CALL) is None
     # a second cancel is refused, not repeated
     with pytest.raises(Exception, match="no transfer under way"):
-        await transfers.cancel(CALL, SEAT)
+        await transfers.click(CALL, SEAT, "cancel")
 
 
 async def test_two_requests_at_once_place_one_leg(service):

@@ -21,47 +21,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.support.sipp import free_udp_port, register
+from tests.support.sipp import OK_TO_LAST_REQUEST, free_udp_port, register
 from tests.support.tone import speech_pcap
 
-_OK = """  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-"""
-
-_RESPONSE = """  <send>
-    <![CDATA[
-      SIP/2.0 {status}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]Phone[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-"""
-
-_ANSWER = """  <pause milliseconds="{ring_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]Phone[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
+_SDP = """Content-Type: application/sdp
       Content-Length: [len]
 
       v=0
@@ -70,21 +33,37 @@ _ANSWER = """  <pause milliseconds="{ring_ms}"/>
       c=IN IP[media_ip_type] [media_ip]
       t=0 0
       m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
+      a=rtpmap:8 PCMA/8000"""
+
+
+def _response(status: str, body: str = "Content-Length: 0") -> str:
+    """The phone's answer to the INVITE (its To tag, its Contact), with a body or none."""
+    return f"""  <send>
+    <![CDATA[
+      SIP/2.0 {status}
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]Phone[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      {body}
     ]]>
   </send>
-  <recv request="ACK"/>
-  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
-  <recv request="BYE"/>
-""" + _OK
+"""
+
+
+_ANSWER = ('  <pause milliseconds="{ring_ms}"/>\n' + _response("200 OK", _SDP)
+           + '  <recv request="ACK"/>\n'
+           '  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+           '  <recv request="BYE"/>\n' + OK_TO_LAST_REQUEST)
 
 _BEHAVIOURS = {
-    "answer": _RESPONSE.format(status="180 Ringing") + "{answer}",
-    "busy": _RESPONSE.format(status="486 Busy Here") + '  <recv request="ACK"/>\n',
-    "reject": _RESPONSE.format(status="603 Decline") + '  <recv request="ACK"/>\n',
-    "ring": (_RESPONSE.format(status="180 Ringing") + '  <recv request="CANCEL"/>\n' + _OK
-             + _RESPONSE.format(status="487 Request Terminated")
-             + '  <recv request="ACK"/>\n'),
+    "answer": _response("180 Ringing") + "{answer}",
+    "busy": _response("486 Busy Here") + '  <recv request="ACK"/>\n',
+    "reject": _response("603 Decline") + '  <recv request="ACK"/>\n',
+    "ring": (_response("180 Ringing") + '  <recv request="CANCEL"/>\n' + OK_TO_LAST_REQUEST
+             + _response("487 Request Terminated") + '  <recv request="ACK"/>\n'),
 }
 
 
@@ -104,7 +83,7 @@ def scenario(behaviour: str, ring_ms: int = 300, pcap: Path | None = None) -> st
             '  <recv request="INVITE"/>\n'
             f"{body}"
             '  <nop><action><exec int_cmd="stop_call"/></action></nop>\n'
-            '  <label id="options"/>\n' + _OK + "</scenario>\n")
+            '  <label id="options"/>\n' + OK_TO_LAST_REQUEST + "</scenario>\n")
 
 
 class Phone:

@@ -64,7 +64,7 @@ _HEADERS = """Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 
 _PCAP_NAMES = {"*": "star", "#": "pound"}
 
-_OK_TO_LAST_REQUEST = """  <send>
+OK_TO_LAST_REQUEST = """  <send>
     <![CDATA[
       SIP/2.0 200 OK
       [last_Via:]
@@ -141,7 +141,7 @@ def scenario(caller: str, steps: list[Step], service: str = "12345") -> str:
             parts.append(_request("BYE", caller, service, next(cseq)))
             parts.append('  <recv response="200" crlf="true"/>\n')
         elif isinstance(step, ExpectBye):
-            parts.append('  <recv request="BYE"/>\n' + _OK_TO_LAST_REQUEST)
+            parts.append('  <recv request="BYE"/>\n' + OK_TO_LAST_REQUEST)
     parts.append("</scenario>\n")
     return "".join(parts)
 
@@ -226,11 +226,11 @@ _PHONE = """<?xml version="1.0" encoding="UTF-8" ?>
   </send>
   <recv request="ACK"/>
   <recv request="BYE"/>
-""" + _OK_TO_LAST_REQUEST + """
+""" + OK_TO_LAST_REQUEST + """
   <!-- the one real call is over: stop, however many OPTIONS came first -->
   <nop><action><exec int_cmd="stop_now"/></action></nop>
   <label id="options"/>
-""" + _OK_TO_LAST_REQUEST + "</scenario>\n"
+""" + OK_TO_LAST_REQUEST + "</scenario>\n"
 
 
 async def answer_one_call(port: int, timeout: float = 60.0) -> str:
