@@ -74,8 +74,10 @@ class Database:
             self.in_memory = path in ("", ":memory:")
             if not self.in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # A ping before each use finds a PostgreSQL connection the server dropped; a SQLite
+        # file cannot drop, and the ping would cost every read a round trip to its thread.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_pre_ping=True, json_serializer=jsonio.dumps,
+            url, pool_pre_ping=not url.startswith("sqlite"), json_serializer=jsonio.dumps,
             json_deserializer=jsonio.loads)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr.calls.call_log import CallLog, new_leg
-from ivr.errors import AmiError, HotlineError
+from ivr.errors import AmiError, HotlineError, NotFound
 from ivr.telephony.ami_client import Message
 from ivr.telephony.ami_events import OrderedEvents, channel_var
 from ivr.telephony.dialplan_vars import CALL_ID, LEG_ID_PREFIX
@@ -54,6 +54,10 @@ CLICKS: dict[str, type[Complete | Cancel | Leave]] = {
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
 KindLookup = Callable[[str], Awaitable[str | None]]  # ticket → its kind; TicketService.kind_of
+
+
+async def _nothing() -> None:
+    return None
 
 
 class CannotTransfer(HotlineError):
@@ -109,46 +113,61 @@ class TransferService:
         """Transfer or conference the call to a unit (by code) or an emergency number."""
         if not seat:
             raise CannotTransfer("your user has no seat: transfers are made from a seat")
-        call = await self._calls.get(call_id)
-        if call.ended is not None:
-            raise CannotTransfer("the call has ended")
-        if call.answered is None or call.seat != seat:
-            raise CannotTransfer(f"call {call_id} is not a call your seat {seat} is on")
         async with self._lock(call_id):
             if call_id in self._open:
                 raise CannotTransfer(
                     f"a transfer of this call is already under way ({self._open[call_id].id})")
-            unit_name = None
-            if unit is not None:
-                found, number = await self._find_unit(unit)
-                unit_name = found["name"]
+            # What the leg needs, read at once: the operator waits on this (request→INVITE).
+            # Whatever else failed, a call that is not this operator's is refused for that
+            # first (409), not for a PBX that happens to be away (503).
+            call, found, channels = await asyncio.gather(
+                self._calls.get(call_id),
+                self._find_unit(unit) if unit is not None else _nothing(),
+                self._control.channels_of(call_id, seat), return_exceptions=True)
+            if isinstance(call, BaseException):
+                if isinstance(call, NotFound):
+                    self._locks.pop(call_id, None)  # keep no lock for a call that never was
+                raise call
+            if call.ended is not None:
+                raise CannotTransfer("the call has ended")
+            if call.answered is None or call.seat != seat:
+                raise CannotTransfer(f"call {call_id} is not a call your seat {seat} is on")
+            for result in (found, channels):
+                if isinstance(result, BaseException):
+                    raise result
+            if found is not None:
+                number = found[1]
             assert number is not None
-            channels = await self._control.channels_of(call_id, seat)
             if channels.citizen is None:
                 raise CannotTransfer("the call has ended")
             if channels.operator is None:
                 raise CannotTransfer(f"your phone (seat {seat}) is not on this call")
             leg = Leg(f"{LEG_ID_PREFIX}{secrets.token_hex(6)}", call_id, mode, number, unit, seat,
                       operator_on_call=mode != "blind")
-            record = new_leg(leg.id, mode, number, unit, unit_name=unit_name)
-            self._remember(leg, record)
+            record = new_leg(leg.id, mode, number, unit,
+                             unit_name=found[0]["name"] if found else None)
+            self._remember(leg, record)  # before Originate: its events must find the leg
+            # The unit rings first and the rooms are set while it does: the INVITE does not
+            # wait for two Redirects, and the unit hears the briefing before it joins anyone.
+            try:
+                await self._place(leg, call, await self._kind_of(call),
+                                  emergency=number if unit is None else None)
+            except AmiError:
+                await self._calls.leg_added(call_id, record)
+                await self._change(replace(leg, phase="ended", outcome="failed"))
+                raise  # nothing moved: the citizen is still talking with the operator
             await self._calls.leg_added(call_id, record)
             self._send(leg)
             try:
                 await self._control.into_rooms(channels, OPERATOR_ROOM[mode])
-            except AmiError:
-                # Nothing moved: the citizen is still talking with the operator.
+            except AmiError as exc:
+                log.error("call %s: rooms not set for leg %s: %s", call_id, leg.id, exc)
+                await self._control.hang_up(leg.id)
                 await self._change(replace(leg, phase="ended", outcome="failed"))
                 raise
             if mode == "consult":
                 self._timers[leg.id] = asyncio.get_running_loop().call_later(
                     self._hold_limit, self._later, call_id, leg.id, HoldTooLong())
-            try:
-                await self._place(leg, call, emergency=number if unit is None else None)
-            except AmiError as exc:
-                log.error("leg %s of call %s not placed: %s", leg.id, call_id, exc)
-                await self._react(leg, UnitGone(0))  # back to the operator, or the queue
-                raise
             return dict(self._records[leg.id])
 
     async def click(self, call_id: str, seat: str | None, step: str) -> dict[str, Any]:
@@ -302,13 +321,18 @@ class TransferService:
                 await self._control.hang_up(channel)  # the operator's phone, consulting nobody
 
     # -- helpers ------------------------------------------------------------------------------
-    async def _place(self, leg: Leg, call: Any, emergency: str | None) -> None:
+    async def _kind_of(self, call: Any) -> str | None:
+        """The request's kind for the briefing: the ticket's (the operator's word) once
+        there is one, else what the citizen chose in the menu."""
+        if call.ticket_id and self._ticket_kind is not None:
+            return await self._ticket_kind(call.ticket_id) or call.request_kind
+        return call.request_kind
+
+    async def _place(self, leg: Leg, call: Any, kind: str | None,
+                     emergency: str | None) -> None:
         headers = {"X-Hotline-Call-Id": leg.call_id}
         if call.ticket_id:
             headers["X-Hotline-Ticket"] = call.ticket_id
-        kind = call.request_kind
-        if call.ticket_id and self._ticket_kind is not None:
-            kind = await self._ticket_kind(call.ticket_id) or kind  # the operator's word
         prompts = briefing_prompts(call.ticket_id, kind, emergency)
         # A unit sees the hotline calling; an emergency service sees the citizen's number,
         # to call them back if the line drops (联动转接).
