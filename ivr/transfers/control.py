@@ -14,7 +14,6 @@ unique id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -39,35 +38,44 @@ class TransferControl:
     def __init__(self, ami: AmiClient, trunk_endpoint: str = "trunk") -> None:
         self._ami = ami
         self._trunk = trunk_endpoint
-        self._listing: asyncio.Future[list[Message]] | None = None
 
     async def live_channels(self) -> list[Message]:
-        """Every live channel. Transfers asked for at the same moment share one listing:
-        each costs Asterisk an event per channel, and twenty at once each listing sixty
-        channels kept the twentieth operator waiting a quarter of a second."""
-        if self._listing is None:
-            self._listing = asyncio.ensure_future(
-                self._ami.list_action("CoreShowChannels", timeout=10))
-            self._listing.add_done_callback(self._listed)
-        return list(await asyncio.shield(self._listing))
-
-    def _listed(self, listing: asyncio.Future[list[Message]]) -> None:
-        if self._listing is listing:
-            self._listing = None
+        """Every live channel (after a reconnect, to pick transfers up again)."""
+        return await self._ami.list_action("CoreShowChannels", timeout=10)
 
     async def channels_of(self, call_id: str, seat: str) -> CallChannels:
         """Where the call's citizen and the seat's phone are now (read from Asterisk, not
-        remembered: true after any restart)."""
-        citizen, in_room, operator = None, False, None
-        for channel in await self.live_channels():
-            name = channel.get("Channel", "")
-            if channel.get("Uniqueid") == call_id:
-                citizen = name
-                in_room = (channel.get("Application") == "ConfBridge"
-                           and channel.get("ApplicationData", "").startswith(f"hotline-{call_id}"))
-            elif name.startswith(f"PJSIP/{seat}-") and channel.get("Linkedid") == call_id:
-                operator = name
-        return CallChannels(citizen, in_room, operator)
+        remembered: true after any restart). Asks about this call only — the citizen's
+        channel, then whoever shares its bridge or rooms — so it costs the same with five
+        calls in the PBX or five hundred (a full channel listing grew with every call)."""
+        try:
+            status = await self._ami.list_action("Status", timeout=5, Channel=call_id)
+        except AmiActionFailed:
+            return CallChannels(None, False, None)  # "No such channel": the citizen is gone
+        citizen = next((m for m in status if m.get("Event") == "Status"), None)
+        if citizen is None:
+            return CallChannels(None, False, None)
+        in_room = (citizen.get("Application") == "ConfBridge"
+                   and citizen.get("Data", "").startswith(f"hotline-{call_id}"))
+        if in_room:
+            members = [*await self._room(f"hotline-{call_id}"),
+                       *await self._room(f"consult-{call_id}")]
+        elif citizen.get("BridgeID"):
+            members = [m.get("Channel", "") for m in await self._ami.list_action(
+                "BridgeInfo", timeout=5, BridgeUniqueid=citizen["BridgeID"])
+                if m.get("Event") == "BridgeInfoChannel"]
+        else:
+            members = []
+        operator = next((name for name in members if name.startswith(f"PJSIP/{seat}-")), None)
+        return CallChannels(citizen.get("Channel"), in_room, operator)
+
+    async def _room(self, conference: str) -> list[str]:
+        try:
+            listed = await self._ami.list_action("ConfbridgeList", timeout=5,
+                                                 Conference=conference)
+        except AmiActionFailed:
+            return []  # no such room (nobody in it)
+        return [m.get("Channel", "") for m in listed if m.get("Event") == "ConfbridgeList"]
 
     async def into_rooms(self, channels: CallChannels, operator_to: str) -> None:
         """The citizen into the call's room (unless there already), the operator's phone to
