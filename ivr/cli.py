@@ -210,6 +210,18 @@ def cmd_prompts_build(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.speech.commands import transcribe
+
+    return transcribe(settings, args.files)
+
+
+def cmd_mic_test(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.speech.commands import mic_test
+
+    return mic_test(settings, args.seconds)
+
+
 def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
@@ -271,6 +283,15 @@ def parser() -> argparse.ArgumentParser:
         dest="prompts_command", required=True)
     prompts.add_parser("build", help="synthesise changed prompts").set_defaults(
         func=cmd_prompts_build)
+
+    transcribe = sub.add_parser("transcribe", help="transcribe recordings (HOTLINE_VOSK_MODEL); "
+                                "a call's recording gets its transcript on the call")
+    transcribe.add_argument("files", nargs="+", metavar="FILE")
+    transcribe.set_defaults(func=cmd_transcribe)
+    mic = sub.add_parser("mic-test", help="live transcription from the microphone, to try "
+                         "a model before it takes calls")
+    mic.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    mic.set_defaults(func=cmd_mic_test)
 
     ast = sub.add_parser("asterisk", help="the running Asterisk").add_subparsers(
         dest="asterisk_command", required=True)

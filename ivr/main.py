@@ -39,18 +39,25 @@ from ivr.screen_pops.service import ScreenPops
 from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
+from ivr.speech.service import SpeechService
+from ivr.speech.taps import APP as TAP_APP
+from ivr.speech.taps import TapControl
 from ivr.telephony.agi_server import FastAgiServer
 from ivr.telephony.ami_client import AmiClient, Message
+from ivr.telephony.ari_client import AriClient
 from ivr.telephony.asterisk_config import (
     AMI_USER,
+    ARI_USER,
     AsteriskLayout,
     ami_secret,
+    ari_password,
     prepare_data_dir,
     render_all,
     template_values,
     write_config,
 )
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
+from ivr.telephony.audiosocket import AudioSocketServer
 from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
 from ivr.transfers import http as transfer_routes
@@ -102,10 +109,28 @@ class Hotline:
             ring_seconds=settings.transfer_ring_seconds,
             hold_limit_seconds=settings.transfer_hold_limit_seconds, publish=self.pops.notify,
             ticket_kind=self.tickets.kind_of)
+        # Speech, when a model is configured: ARI taps stream each side of a call to the
+        # AudioSocket server, whose streams the speech service decodes.
+        self.ari: AriClient | None = None
+        self.audiosocket: AudioSocketServer | None = None
+        taps = None
+        if settings.vosk_model is not None:
+            self.ari = AriClient(settings.local_host, settings.ari_port, ARI_USER,
+                                 ari_password(settings), TAP_APP)
+            taps = TapControl(self.ari, settings.local_host, settings.audiosocket_port)
+            self.ari.on_event = taps.on_event
+        self.speech = SpeechService(settings.vosk_model, self.call_log,
+                                    workers=settings.asr_workers,
+                                    live_streams=settings.asr_live_streams, taps=taps,
+                                    publish=self.pops.notify)
+        if settings.vosk_model is not None:
+            self.audiosocket = AudioSocketServer(self.speech.claim, settings.bind,
+                                                 settings.audiosocket_port)
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
                               "schedule": self.staffing.apply,
                               "transfers": self.transfers.resync})
         self.tracker.subscribers.append(self.pops.on_fact)
+        self.tracker.subscribers.append(self.speech.on_fact)
         self.ami.on_event = self._on_ami_event
         self.ami.on_connected = self.resync.run
         self.ami.on_disconnected = self.resync.reset
@@ -141,6 +166,9 @@ class Hotline:
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
 
+        await self.speech.start()
+        if self.audiosocket is not None:
+            await self.audiosocket.start()
         await self.tickets.start()
         if s.downstream_url:
             self.outbox = OutboxWorker(self.db, s.downstream_url)
@@ -169,6 +197,8 @@ class Hotline:
         await self.transfers.start()
         await self.ami.start()
         await self.ami.wait_connected(15)
+        if self.ari is not None:
+            await self.ari.start()  # reconnects by itself; calls go on untapped meanwhile
         await self.staffing.start()
         freeze_startup_heap()
         log.info("hotline ready: SIP %s:%s, web http://%s:%s", s.bind, s.sip_port, s.bind,
@@ -184,7 +214,7 @@ class Hotline:
         layout = install.layout(s.asterisk_dir)
         changed = write_config(layout, render_all(template_values(
             s, layout, self._ami_secret, bench_dialplan=self._bench_dialplan,
-            staffed=self.staffing.staffed())))
+            staffed=self.staffing.staffed(), ari_password=ari_password(s))))
         prepare_data_dir(layout, s.sounds_dir)
         return install, layout, changed
 
@@ -210,11 +240,17 @@ class Hotline:
         await self.tickets.stop()
         if self.outbox:
             await self.outbox.stop()
+        if self.ari is not None:
+            await self.ari.stop()
+        if self.audiosocket is not None:
+            await self.audiosocket.stop()
+        await self.speech.stop()
         await self.db.close()
 
     def _on_ami_event(self, message: Message) -> None:
         self.tracker.on_event(message)
         self.transfers.on_event(message)
+        self.speech.on_event(message)
 
     async def _reload_pjsip(self) -> None:
         if self.asterisk is not None and self.asterisk.is_running():
@@ -243,6 +279,7 @@ class Hotline:
             state["seats"] = "restoring"
         if not self.tickets.writing:
             state["tickets"] = "restarting"
+        state["asr"] = self.speech.state  # "off" (not configured) is not a failure
         return state
 
     async def _keep_asterisk_running(self) -> None:

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     ami_port: Port = 5038
     agi_port: Port = 4573
     web_port: Port = 8080
+    # Asterisk's ARI (its HTTP server), and where Asterisk streams call audio to us
+    # (AudioSocket), for live transcripts (ivr/speech/).
+    ari_port: Port = 8088
+    audiosocket_port: Port = 4575
     trunk: Annotated[str, AfterValidator(_host_port)] = "127.0.0.1:5080"
     downstream_url: str | None = None
     # How long a caller may spend in the Python IVR before the dialplan takes them to the
@@ -165,6 +169,14 @@ class Settings(BaseSettings):
     # before the operator is brought back to them.
     transfer_ring_seconds: QueueSeconds = 30
     transfer_hold_limit_seconds: QueueSeconds = 180
+    # Speech (recognizer/): a Vosk model directory; unset, speech is off and nothing else
+    # changes. Decoding threads, and how many streams are decoded live (more than the
+    # threads hold in real time and every stream falls behind; the surplus is transcribed
+    # after the call instead): size both with `make bench` (bench/speech_throughput.py).
+    vosk_model: Path | None = None
+    asr_workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1))
+    asr_live_streams: Annotated[int, Field(ge=0, le=256)] = 4
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
     asterisk_root: Path = Path("/opt/hotline-asterisk-22")

@@ -85,7 +85,8 @@ def call_view(call: Call) -> dict[str, Any]:
         "outcome": call.outcome,
         "hangup_cause": call.hangup_cause,
         "recording": f"/api/calls/{call.id}/recording" if call.recording else None,
-        "transcript": call.transcript,
+        "transcript": ({"segments": call.transcript_segments or [], "text": call.transcript}
+                       if call.transcript or call.transcript_segments else None),
         "ticket_id": call.ticket_id,
     }
 
@@ -187,6 +188,20 @@ class CallLog:
         async with self._db.session() as session:
             rows = await session.scalars(select(Call.id).where(Call.ended.is_(None)))
             return set(rows)
+
+    async def transcribed(self, call_id: str, segments: list[dict[str, Any]],
+                          text: str) -> bool:
+        """The call's transcript (both sides, in order, and as text); False for no such call."""
+        def work(conn: Connection) -> int:
+            return conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(
+                transcript_segments=segments, transcript=text)).rowcount
+
+        return bool(await self._db.write(work))
+
+    async def of_recording(self, path: str) -> str | None:
+        """The id of the call whose recording is the file at `path`, if any."""
+        async with self._db.session() as session:
+            return await session.scalar(select(Call.id).where(Call.recording == path))
 
     async def find(self, call_id: str) -> Call | None:
         async with self._db.session() as session:

@@ -32,5 +32,6 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     recording: Mapped[str | None] = mapped_column(String(512))
-    transcript: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)  # the segments as text
+    transcript_segments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     ticket_id: Mapped[str | None] = mapped_column(String(20), index=True)

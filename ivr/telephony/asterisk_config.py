@@ -17,6 +17,7 @@ TEMPLATE_DIR = _REPO / "asterisk_conf"
 # templates: render_all adds it only when template_values(bench_dialplan=True) asked for it.
 BENCH_TEMPLATE_DIR = _REPO / "bench" / "asterisk_conf"
 AMI_USER = "hotline"
+ARI_USER = "hotline"
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 # {{name}} rather than $name: the dialplan is full of ${VARIABLE} of its own.
 
@@ -100,7 +101,7 @@ def render_template(text: str, values: dict[str, str], name: str = "template") -
 
 def template_values(
     settings: Settings, layout: AsteriskLayout, ami_secret: str, *, bench_dialplan: bool = False,
-    staffed: bool = True,
+    staffed: bool = True, ari_password: str = "",
 ) -> dict[str, str]:
     """staffed: the HOTLINE_STAFFED global Asterisk starts with (ivr/schedule/staffing.py keeps it
     current afterwards). bench_dialplan: render_all also renders the benchmark's dialplan
@@ -119,6 +120,9 @@ def template_values(
         "ami_port": str(settings.ami_port),
         "ami_user": AMI_USER,
         "ami_secret": ami_secret,
+        "ari_port": str(settings.ari_port),
+        "ari_user": ARI_USER,
+        "ari_password": ari_password,
         "agi_host": settings.local_host,
         "agi_port": str(settings.agi_port),
         "trunk": settings.trunk,
@@ -185,7 +189,16 @@ def _without_live_globals(text: str) -> str:
 
 def ami_secret(settings: Settings) -> str:
     """The AMI secret, generated once per HOTLINE_HOME and kept there (mode 0600)."""
-    path = settings.secrets_dir / "ami_secret"
+    return kept_secret(settings, "ami_secret")
+
+
+def ari_password(settings: Settings) -> str:
+    """The ARI user's password, like the AMI secret."""
+    return kept_secret(settings, "ari_password")
+
+
+def kept_secret(settings: Settings, name: str) -> str:
+    path = settings.secrets_dir / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     settings.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -340,8 +340,12 @@ async def test_one_recording_covers_the_call_with_the_unit_heard_after_the_trans
         assert status == 202
         assert (await placing).ok
         final = await ended(stack, record["id"])
-    files = list((stack.home / "recordings").glob(f"{record['id']}*"))
-    assert [f.name for f in files] == [f"{record['id']}.wav"]  # one file, not one per leg
+    files = sorted(f.name for f in (stack.home / "recordings").glob(f"{record['id']}*"))
+    # one recording, not one per leg; beside it its two sides, for the transcript
+    assert files == [f"{record['id']}{part}.wav" for part in ("-in", "-out", "")]
+    recordings = stack.home / "recordings"
+    assert sum(tone_seconds(recordings / f"{record['id']}-out.wav", hz=700)) >= 4
+    assert not any(tone_seconds(recordings / f"{record['id']}-in.wav", hz=700))
     wav = await stack.get(final["recording"])
     path = tmp_path / "call.wav"
     path.write_bytes(wav)

@@ -35,8 +35,9 @@ def test_up_waits_for_health_and_down_stops_everything(tmp_path):
         assert alive(pid) and alive(asterisk_pid)
         url = f"http://127.0.0.1:{env['HOTLINE_WEB_PORT']}/api/health"
         with urllib.request.urlopen(url, timeout=5) as r:
+            # Speech is not configured here: "off", and still healthy.
             assert json.loads(r.read()) == {"asterisk": "up", "ami": "up", "agi": "up",
-                                            "db": "up"}
+                                            "db": "up", "asr": "off"}
         again = hotline(env, "up")
         assert again.returncode == 0 and "already running" in again.stdout
     finally:

@@ -78,7 +78,7 @@ async def _start(home: Path) -> tuple[web.AppRunner, Database, TicketService, st
 
 
 async def _all_up() -> dict[str, str]:
-    return {"asterisk": "up", "ami": "up", "agi": "up", "db": "up"}
+    return {"asterisk": "up", "ami": "up", "agi": "up", "db": "up", "asr": "off"}
 
 
 @pytest.fixture(scope="module")

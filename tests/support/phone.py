@@ -135,10 +135,11 @@ class Phone:
                                                 re.S)]
 
 
-async def seat_phone(stack: Any, seat: str, *, behaviour: str = "answer") -> Phone:
+async def seat_phone(stack: Any, seat: str, *, behaviour: str = "answer",
+                     pcap: Path | None = None) -> Phone:
     """Start a phone for a seat that exists (password "seat-<seat>-pass") that answers every
-    call, and register it. The caller stops the phone."""
-    phone = await Phone(free_udp_port(), behaviour).__aenter__()
+    call (and says `pcap`, once answered), and register it. The caller stops the phone."""
+    phone = await Phone(free_udp_port(), behaviour, pcap=pcap).__aenter__()
     registered = await register(stack.sip_port, seat, f"seat-{seat}-pass", phone.port)
     assert registered.ok, registered.output[-1500:]
     return phone

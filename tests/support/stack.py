@@ -32,6 +32,8 @@ def stack_env(home: Path, **overrides: str) -> dict[str, str]:
         "HOTLINE_AMI_PORT": str(free_tcp_port()),
         "HOTLINE_AGI_PORT": str(free_tcp_port()),
         "HOTLINE_WEB_PORT": str(free_tcp_port()),
+        "HOTLINE_ARI_PORT": str(free_tcp_port()),
+        "HOTLINE_AUDIOSOCKET_PORT": str(free_tcp_port()),
         "HOTLINE_TRUNK": f"127.0.0.1:{free_udp_port()}",
     }
     env.pop("HOTLINE_DB_URL", None)

@@ -38,6 +38,22 @@ def speech_pcap(path: Path, repeats: int = 4, codec: str = "PCMU") -> Path:
     return _write(path, packets, repeats, 0, lambda n: ulaw[n % len(packets)])
 
 
+def wav_pcap(path: Path, wav: Path, codec: str = "PCMU") -> Path:
+    """A WAV file (e.g. espeak speech) as RTP in PCMU or PCMA, then silence to the end of
+    the template's last round: a caller or seat saying something known."""
+    packets = _template()
+    size = len(packets[0][1]) - RTP_AT - 12
+    encoded = _sox([str(wav)], ["-e", "u-law" if codec == "PCMU" else "a-law"])
+    silence = bytes([0xFF if codec == "PCMU" else 0xD5]) * size
+    repeats = -(-len(encoded) // size // len(packets)) or 1
+
+    def payload(n: int) -> bytes:
+        piece = encoded[n * size:(n + 1) * size]
+        return piece + silence[len(piece):]
+
+    return _write(path, packets, repeats, 0 if codec == "PCMU" else 8, payload)
+
+
 def _template() -> list[tuple[int, bytes]]:
     """(microseconds, frame) of each packet of SIPp's g711a.pcap (30 ms of PCMA each).
     Built on that file because SIPp and Asterisk take its headers and timing as they are."""

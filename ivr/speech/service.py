@@ -1,0 +1,245 @@
+"""Speech in the hotline: the configured Vosk model, loaded once in the background; a live
+transcript of every call while it is up (ivr/speech/live.py), and after the call the
+transcript onto the call record — from the live streams when both sides were decoded to
+the end, else from the recording's two sides.
+
+HOTLINE_VOSK_MODEL unset: speech is off, and nothing else changes ("asr": "off" in
+/api/health). Set but unloadable: "asr": "down" (503), and the calls go on without text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from ivr.calls.call_log import CallLog
+from ivr.calls.facts import Fact, SeatAnswered
+from ivr.speech.live import LiveCall, new_stream
+from ivr.speech.taps import Tap, TapControl
+from ivr.telephony.ami_client import Message
+from ivr.telephony.ami_events import OrderedEvents
+from ivr.telephony.ari_client import AriError
+from ivr.telephony.audiosocket import AudioSink
+from recognizer.files import AudioFileError, transcribe_file
+from recognizer.model import ModelError, SpeechModel, load_model
+from recognizer.pool import DecoderPool
+from recognizer.stream import Final
+from recognizer.transcript import Segment, Side, in_order, render, segments_of
+
+log = logging.getLogger(__name__)
+
+AsrState = Literal["off", "loading", "up", "down"]
+# The citizen's voice is tapped from the start (what they say in the menu counts); what
+# they hear only once an operator answers: the menu's prompts and the queue's music are
+# not the operator's words.
+SPY_OF: dict[Side, Literal["in", "out"]] = {"caller": "in", "agent": "out"}
+STREAMS_END_TIMEOUT = 30.0  # after the recording stops, for the live decoders to finish
+PublishToSeat = Callable[[str, dict[str, Any]], None]
+
+
+def side_files(recording: Path) -> tuple[Path, Path] | None:
+    """The recording's two sides, kept beside it by MixMonitor's r()/t() options
+    (extensions_inbound.conf): what the citizen said, and what the citizen heard."""
+    said = recording.with_name(f"{recording.stem}-in{recording.suffix}")
+    heard = recording.with_name(f"{recording.stem}-out{recording.suffix}")
+    return (said, heard) if said.is_file() and heard.is_file() else None
+
+
+def call_segments(model: SpeechModel, recording: Path,
+                  agent_from: float = 0.0) -> list[Segment]:
+    """The call's transcript from its recording, each side apart where the sides were
+    kept (blocking: run in a worker); what the citizen heard counts from `agent_from`
+    seconds on (when the operator answered). A recording without sides is read as the
+    caller's."""
+    sides = side_files(recording)
+    if sides is None:
+        finals: list[Final] = transcribe_file(model, recording)[0]
+        return segments_of("caller", finals)
+    said, heard = (transcribe_file(model, path)[0] for path in sides)
+    return in_order(segments_of("caller", said),
+                    [s for s in segments_of("agent", heard) if s.start >= agent_from])
+
+
+async def settled(recording: Path, quiet: float = 1.0, longest: float = 10.0) -> None:
+    """Wait for MixMonitor to finish the files (it closes them, header last, in its own
+    thread after the hang-up; AMI tells no event for it): until none changed for `quiet`."""
+    files = [recording, *(side_files(recording) or ())]
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        changed = max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+        if time.time() - changed >= quiet:
+            return
+        await asyncio.sleep(0.25)
+
+
+class SpeechService:
+    def __init__(self, model_path: Path | None, call_log: CallLog, *, workers: int,
+                 live_streams: int, taps: TapControl | None = None,
+                 publish: PublishToSeat | None = None) -> None:
+        self._model_path = model_path
+        self._calls = call_log
+        self._workers, self._live_streams = workers, live_streams
+        self._taps = taps
+        self.publish = publish
+        self.state: AsrState = "off" if model_path is None else "loading"
+        self.problem: str | None = None
+        self.pool: DecoderPool | None = None
+        self._loading: asyncio.Task[None] | None = None
+        self._live: dict[str, LiveCall] = {}  # call id → its live transcript
+        self._expected: dict[str, tuple[LiveCall, Side]] = {}  # AudioSocket id → side
+        self._open_taps: dict[str, list[Tap]] = {}
+        self._seat_of: dict[str, str] = {}
+        self._finals_sent: dict[str, list[dict[str, Any]]] = {}  # for a seat that answers later
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._events = OrderedEvents(("MixMonitorStart", "Hangup"),
+                                     self._on_ami, "speech")
+        self.on_event = self._events.on_event
+        self.after_call = 0  # calls transcribed from their recording
+
+    # -- life ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Begin loading the model (seconds, hundreds of MB) without holding up the start."""
+        await self._events.start()
+        if self._model_path is not None:
+            self._loading = asyncio.create_task(self._load(self._model_path), name="asr-load")
+
+    async def _load(self, path: Path) -> None:
+        try:
+            model = await asyncio.to_thread(load_model, path)
+        except ModelError as exc:
+            self.state, self.problem = "down", str(exc)
+            log.error("speech is down: %s", exc)
+            return
+        self.pool = DecoderPool(model, self._workers, self._live_streams)
+        self.state = "up"
+
+    async def ready(self) -> bool:
+        """Wait for the model, if one is configured; True when speech is up."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
+        return self.state == "up"
+
+    async def stop(self) -> None:
+        await self._events.stop()
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pool is not None:
+            self.pool.close()
+
+    def counts(self) -> dict[str, int]:
+        """For the supervisor: streams decoded live now, and those that were not."""
+        stats = self.pool.stats if self.pool else None
+        return {"live_streams": stats.live if stats else 0,
+                "refused_streams": stats.refused if stats else 0,
+                "fell_behind_streams": stats.fell_behind if stats else 0,
+                "after_call": self.after_call}
+
+    # -- what happens on the call -----------------------------------------------------------
+    async def on_fact(self, fact: Fact) -> None:
+        """From the call tracker: who answered (their browser gets the text), the end."""
+        if isinstance(fact, SeatAnswered):
+            self._seat_of[fact.call_id] = fact.seat
+            for frame in self._finals_sent.get(fact.call_id, []):  # said in the menu
+                self._to_seat(fact.call_id, frame)
+            call = self._live.get(fact.call_id)
+            if call is not None and "agent" not in call.wanted:
+                self._spawn(self._tap(call, "agent"), f"asr-tap-agent-{fact.call_id}")
+        # (CallEnded: the seat still gets the last sentence, decoded after the hang-up;
+        # _after forgets the call once its streams are done.)
+
+    async def _on_ami(self, message: Message) -> None:
+        call_id = message.get("Uniqueid", "")
+        if not call_id or call_id != message.get("Linkedid"):
+            return  # only the citizen's channel is tapped and recorded
+        event = message.get("Event")
+        if event == "MixMonitorStart" and self.state == "up":
+            call = self._live[call_id] = LiveCall(call_id, time.monotonic())
+            self._spawn(self._tap(call, "caller"), f"asr-tap-caller-{call_id}")
+        elif event == "Hangup":
+            for tap in self._open_taps.pop(call_id, []):
+                self._expected.pop(tap.stream_id, None)  # a stream that never came
+                if self._taps is not None:
+                    self._spawn(self._taps.close(tap), f"asr-untap-{call_id}")
+            if self.state == "up":
+                self._spawn(self._after(call_id), f"asr-after-{call_id}")
+
+    async def _tap(self, call: LiveCall, side: Side) -> None:
+        call.wanted.add(side)
+        if self._taps is None:
+            call.tap_failed = True
+            return
+        tap = Tap(call.call_id, SPY_OF[side])
+        self._expected[tap.stream_id] = (call, side)
+        self._open_taps.setdefault(call.call_id, []).append(tap)
+        try:
+            await self._taps.open(tap)  # the stream may reach claim() before this returns
+        except AriError as exc:
+            call.tap_failed = True
+            self._expected.pop(tap.stream_id, None)
+            log.warning("call %s: no live transcript of the %s (%s); transcribed after the "
+                        "call", call.call_id, side, exc)
+
+    async def claim(self, stream_id: str) -> AudioSink | None:
+        """The AudioSocket server asks whose stream this is."""
+        expected = self._expected.pop(stream_id, None)
+        if expected is None or self.pool is None:
+            return None
+        call, side = expected
+        return new_stream(call, stream_id, side, self.pool, self._published)
+
+    def _published(self, call_id: str, frame: dict[str, Any]) -> None:
+        if frame.get("state") == "final":
+            self._finals_sent.setdefault(call_id, []).append(frame)
+        self._to_seat(call_id, frame)
+
+    def _to_seat(self, call_id: str, frame: dict[str, Any]) -> None:
+        seat = self._seat_of.get(call_id)
+        if seat is not None and self.publish is not None:
+            self.publish(seat, frame)
+
+    async def _after(self, call_id: str) -> None:
+        """The call is over: its transcript onto the call, live or from the recording."""
+        call = self._live.pop(call_id, None)
+        if call is not None:
+            await call.finished(STREAMS_END_TIMEOUT)
+        self._seat_of.pop(call_id, None)
+        self._finals_sent.pop(call_id, None)
+        if call is not None and call.complete:
+            segments = call.segments()
+            await self._calls.transcribed(call_id, [s.as_dict() for s in segments],
+                                          render(segments))
+            return
+        record = await self._calls.find(call_id)
+        if record is None or not record.recording:
+            return
+        answered_after = ((record.answered - record.started).total_seconds()
+                          if record.answered else float("inf"))
+        await settled(Path(record.recording))
+        try:
+            await self.transcribe_call(call_id, Path(record.recording), answered_after)
+            self.after_call += 1
+        except (AudioFileError, ModelError) as exc:
+            log.warning("call %s: no transcript: %s", call_id, exc)
+
+    async def transcribe_call(self, call_id: str, recording: Path,
+                              agent_from: float = 0.0) -> list[Segment]:
+        """After the call: its recording's transcript onto the call record."""
+        if not await self.ready():
+            raise ModelError(self.problem or "speech is off (HOTLINE_VOSK_MODEL is not set)")
+        assert self.pool is not None
+        segments = await self.pool.run(call_segments, self.pool.model, recording, agent_from)
+        await self._calls.transcribed(call_id, [s.as_dict() for s in segments],
+                                      render(segments))
+        return segments
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,118 @@
+"""Live transcripts on real calls: Asterisk taps both sides of the citizen's channel (ARI
+snoop + externalMedia over AudioSocket), the service decodes them with the real Korean
+Vosk model, the operator's browser gets the text as it comes, and the call record keeps
+the whole transcript, the citizen's and the operator's words apart."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.phone import seat_phone
+from tests.support.sipp import DtmfInfo, Hangup, Pause, PlayPcap, call
+from tests.support.speech import GREETING, THANKS, korean_model_path, spoken_wav
+from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_token, stack_env
+from tests.support.tone import wav_pcap
+from tests.support.websocket import Browser
+
+SEAT = "1301"
+
+
+@pytest.fixture(scope="module")
+def speech_stack(tmp_path_factory):
+    stack = Stack(stack_env(tmp_path_factory.mktemp("speech"),
+                            HOTLINE_VOSK_MODEL=str(korean_model_path())))
+    stack.start()
+    for argv in (("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD),
+                 ("seats", "add", SEAT, "--password", f"seat-{SEAT}-pass"),
+                 ("users", "add", f"op{SEAT}", "--role", "operator", "--password",
+                  f"op{SEAT}-password", "--seat", SEAT)):
+        assert stack.cli(*argv).returncode == 0
+    yield stack
+    stack.stop()
+
+
+@functools.cache
+def spoken(text: str, codec: str) -> Path:
+    """`text` in Korean as RTP: the citizen's phone sends PCMU, the seat's PCMA."""
+    folder = Path(tempfile.mkdtemp(prefix="said-"))
+    return wav_pcap(folder / "said.pcap", spoken_wav(folder / "said.wav", text, pad=0.3),
+                    codec)
+
+
+async def ready_operator(stack):
+    await stack.login()
+    token = await login_token(stack, f"op{SEAT}", f"op{SEAT}-password")
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{stack.base_url}/api/seats/{SEAT}/ready",
+            headers={"Authorization": f"Bearer {token}"}) as r:
+        assert r.status == 200, await r.text()
+    return token
+
+
+async def test_speech_is_up_with_a_model(speech_stack):
+    async def up():
+        health = await speech_stack.get("/api/health")
+        return health if health.get("asr") == "up" else None
+
+    assert (await eventually(up, timeout=60, what="asr up"))["asr"] == "up"
+
+
+async def test_both_sides_reach_the_operator_live_and_the_call_record_after(speech_stack):
+    stack = speech_stack
+    token = await ready_operator(stack)
+    # the operator says 감사합니다 once they answer; the citizen, answered, says 안녕하세요
+    phone = await seat_phone(stack, SEAT, pcap=spoken(f"{THANKS}. {THANKS}", "PCMA"))
+    try:
+        async with Browser(stack, token) as console:
+            placing = asyncio.create_task(call(stack.sip_port, "13900000701", [
+                Pause(1500), DtmfInfo("0"), Pause(9000),
+                # play_pcap_audio does not wait: the pause lets the sentence be said
+                PlayPcap(spoken(f"{GREETING}. {GREETING}. {GREETING}", "PCMU")),
+                Pause(8000), Hangup()], timeout=60, rtp=False))
+            assert (await placing).ok
+            record = await stack.call_of("13900000701")
+
+            async def transcribed():
+                got = await stack.get(f"/api/calls/{record['id']}")
+                return got if got["transcript"] else None
+
+            try:
+                final = await eventually(transcribed, timeout=60, what="the transcript")
+            except AssertionError:
+                print(stack.log.read_text(errors="replace")[-6000:])
+                print("\n".join(line for line in stack.asterisk_log().splitlines()
+                                if "ERROR" in line or "WARNING" in line or "Stasis" in line
+                                or "ari" in line.lower())[-4000:])
+                raise
+            frames = [m for m in console.messages if m["type"] == "transcript"]
+    finally:
+        await phone.stop()
+        await stack.post(f"/api/seats/{SEAT}/logout", {})
+
+    # live: partial text that grows, then sentences, each side told apart
+    assert {f["side"] for f in frames} == {"caller", "agent"}, frames
+    for side in ("caller", "agent"):
+        states = [f["state"] for f in frames if f["side"] == side]
+        assert "partial" in states and "final" in states, (side, states)
+    assert all(f["call_id"] == record["id"] for f in frames)
+
+    # after: the whole transcript on the call, in time order, inside the call
+    segments = final["transcript"]["segments"]
+    lasted = (datetime.fromisoformat(final["ended"])
+              - datetime.fromisoformat(final["started"])).total_seconds()
+    assert {s["side"] for s in segments} == {"caller", "agent"}
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    assert all(0 <= s["start"] <= s["end"] <= lasted + 1 and s["text"] for s in segments)
+    answered = (datetime.fromisoformat(final["answered"])
+                - datetime.fromisoformat(final["started"])).total_seconds()
+    # the operator's words come after they answered (prompts and music are not theirs)
+    assert all(s["start"] >= answered - 0.5 for s in segments if s["side"] == "agent")
+    text = final["transcript"]["text"]
+    assert "市民：" in text and "话务员：" in text
