@@ -8,7 +8,10 @@ phone answers them all), SIPp citizens who press 0 and are answered, and a SIP a
 at the trunk (bench/sip_unit.py) noting each INVITE's arrival on this process's monotonic
 clock. Three measurements:
 - floor: AMI Originate of PJSIP/NUMBER@trunk straight from this process, one at a time
-  and 20 at once: what Asterisk itself needs to put an INVITE on the wire;
+  and 20 at once: what Asterisk itself needs to put an INVITE on the wire; measured on the
+  idle Asterisk first, then once after every transfer while the same calls are up (the
+  loaded floor, which the ratio uses), beside an authenticated no-op request
+  (GET /api/me) for what the HTTP round trip alone costs;
 - transfers: 50 three-way calls, one at a time, in rounds of 10 answered citizens;
   request→INVITE, and request→ConfbridgeJoin of the unit's leg (which includes the unit
   answering, here at once, and the briefing it hears first, reported beside);
@@ -119,6 +122,13 @@ class Bench:
             body = await response.json()
         return response.status, started, body.get("leg", "")
 
+    async def noop(self, http: aiohttp.ClientSession, seat: str) -> float:
+        started = time.monotonic()
+        async with http.get(f"{self.stack.base_url}/api/me",
+                            headers={"Authorization": f"Bearer {self.tokens[seat]}"}) as r:
+            assert r.status == 200, await r.text()
+        return time.monotonic() - started
+
     async def joined_at(self, leg: str, timeout: float = 20) -> float:
         """When the leg joined (noted by on_event as it arrived; this only waits for it)."""
         async with asyncio.timeout(timeout):
@@ -180,6 +190,8 @@ async def measure(bench: Bench, home: Path) -> dict:
     floor = [await bench.floor(9000 + n) for n in range(50)]
     floor_burst = await asyncio.gather(*(bench.floor(9100 + n) for n in range(SEATS)))
     to_invite, to_join, failures = [], [], 0
+    loaded_floor: list[float] = []
+    noop: list[float] = []
     async with aiohttp.ClientSession() as http:
         for round_ in range(ROUNDS):
             placing, records = await bench.answered_calls(round_ * PER_ROUND, PER_ROUND, 25000)
@@ -191,6 +203,8 @@ async def measure(bench: Bench, home: Path) -> dict:
                     continue
                 to_invite.append(await bench.invite("x-hotline-call-id", record["id"]) - started)
                 placed.append((started, leg))
+                loaded_floor.append(await bench.floor(9200 + len(loaded_floor)))
+                noop.append(await bench.noop(http, record["seat"]))
             for started, leg in placed:  # the briefing plays meanwhile
                 to_join.append(await bench.joined_at(leg) - started)
             await asyncio.gather(*placing)
@@ -205,10 +219,12 @@ async def measure(bench: Bench, home: Path) -> dict:
                 burst_join.append(await bench.joined_at(leg) - started)
         await asyncio.gather(*placing)
     briefing = briefing_seconds(home / "sounds")
-    transfer, base = summary(to_invite), summary(floor)
+    transfer, base = summary(to_invite), summary(loaded_floor)
     return {
+        "floor_originate_to_invite_idle": summary(floor),
         "floor_originate_to_invite": base,
         "floor_20_at_once": summary(list(floor_burst)),
+        "noop_request": summary(noop),
         "transfer_request_to_invite": transfer,
         "conference_request_to_unit_joined": summary(to_join),
         "briefing_seconds": briefing,
