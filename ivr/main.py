@@ -178,7 +178,8 @@ class Hotline:
         self._web = web.AppRunner(build_web_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
             self.db, self.seats, self.pops, self.listen_in, self.callbacks,
-            LiveView(self.db, s.queue_name, s.timezone, self.staffing), self.staffing,
+            LiveView(self.db, s.queue_name, s.timezone, self.staffing,
+                     self.speech.counts), self.staffing,
             self.transfers)),
             access_log=None)
         await self._web.setup()

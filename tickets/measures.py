@@ -1,6 +1,7 @@
 """Measures and reports: first-time resolution, response and satisfaction rates, per unit and
 overall, for any period; weekly/monthly/quarterly reports with a unit ranking (周通报、月排名)
-and the period's hot spots (热点).
+and the period's hot spots (热点): the most frequent categories (or kinds, by their Chinese
+names), and the words citizens used most in the period's calls (tickets/hot_words.py).
 
 Definitions (河东's three KPIs), each over the tickets whose step falls in the period:
 - 一次办结率 first-time resolution: closed tickets never returned nor redone / closed tickets.
@@ -11,6 +12,7 @@ A unit's figures count the tickets it led. A rate with nothing to count is null,
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
@@ -23,6 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 
 from store.db import Database
+from tickets.codes import KINDS
+from tickets.hot_words import hot_words
 from tickets.models import Ticket, Unit
 
 SATISFIED = frozenset({"satisfied", "basically_satisfied"})
@@ -96,6 +100,9 @@ async def measure(db: Database, since: datetime, until: datetime) -> dict[str, A
             Ticket.callback_at.between(since, until), Ticket.created_at.between(since, until),
         )))).all()
         names = dict((await session.execute(select(Unit.code, Unit.name))).all())
+        transcripts = (await session.scalars(select(Ticket.transcript).where(
+            Ticket.created_at.between(since, until), Ticket.transcript.is_not(None)))).all()
+    words = await asyncio.to_thread(hot_words, transcripts)
     overall = Tally()
     by_unit: dict[str, Tally] = {}
     hot: Counter[str] = Counter()
@@ -104,7 +111,7 @@ async def measure(db: Database, since: datetime, until: datetime) -> dict[str, A
         tallies = [overall] + ([by_unit.setdefault(r.lead_unit, Tally())] if r.lead_unit else [])
         if _in(r.created_at, since, until):
             created += 1
-            hot[r.category or r.kind] += 1
+            hot[r.category or KINDS.get(r.kind, r.kind)] += 1
         for t in tallies:
             if r.status in CLOSED and _in(r.closed_at, since, until):
                 t.closed += 1
@@ -122,7 +129,8 @@ async def measure(db: Database, since: datetime, until: datetime) -> dict[str, A
         unit["rank"] = rank
     return {"since": since.isoformat(), "until": until.isoformat(), "created": created,
             "overall": overall.as_dict(), "units": units,
-            "hot_spots": [{"topic": k, "tickets": n} for k, n in hot.most_common(10)]}
+            "hot_spots": [{"topic": k, "tickets": n} for k, n in hot.most_common(10)],
+            "hot_words": [{"word": w, "times": n} for w, n in words]}
 
 
 async def report(db: Database, kind: str, day: date, tz: ZoneInfo) -> dict[str, Any]:
@@ -174,6 +182,8 @@ def report_html(data: dict[str, Any]) -> str:
         for u in data["units"])
     o = data["overall"]
     hot = "".join(f"<li>{e(h['topic'])}：{h['tickets']}件</li>" for h in data["hot_spots"])
+    words = ("、".join(f"{e(w['word'])}（{w['times']}）" for w in data["hot_words"])
+             or "（本期无通话转写）")
     title = f"12345热线{e(data['label'])}通报"
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
@@ -189,5 +199,6 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head>
 <table><thead><tr><th>名次</th><th>单位</th><th>转办件</th><th>响应率</th><th>一次办结率</th>
 <th>满意率</th><th>综合得分</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>热点问题</h2><ol>{hot}</ol>
+<h2>来电热词</h2><p>{words}</p>
 </body></html>
 """

@@ -4,6 +4,7 @@ progress. Derived from the call records and seats, which the AMI tracker keeps c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,11 +27,13 @@ def _rate(part: int, whole: int) -> float | None:
 
 class LiveView:
     def __init__(self, db: Database, queue: str, timezone: str,
-                 staffing: Staffing | None = None) -> None:
+                 staffing: Staffing | None = None,
+                 speech: Callable[[], dict[str, Any]] | None = None) -> None:
         self._db = db
         self._queue = queue
         self._tz = ZoneInfo(timezone)
         self._staffing = staffing
+        self._speech = speech  # SpeechService.counts: streams live, and those that were not
 
     async def snapshot(self) -> dict[str, Any]:
         now = utcnow()
@@ -73,4 +76,5 @@ class LiveView:
             "seats": seat_rows,
             "calls": [call_view(c) for c in active],
             "staffing": self._staffing.view() if self._staffing else None,
+            "speech": self._speech() if self._speech else None,
         }

@@ -29,6 +29,7 @@ from recognizer.model import ModelError, SpeechModel, load_model
 from recognizer.pool import DecoderPool
 from recognizer.stream import Final
 from recognizer.transcript import Segment, Side, in_order, render, segments_of
+from tickets.drafting import draft
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +134,10 @@ class SpeechService:
         if self.pool is not None:
             self.pool.close()
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, Any]:
         """For the supervisor: streams decoded live now, and those that were not."""
         stats = self.pool.stats if self.pool else None
-        return {"live_streams": stats.live if stats else 0,
+        return {"asr": self.state, "live_streams": stats.live if stats else 0,
                 "refused_streams": stats.refused if stats else 0,
                 "fell_behind_streams": stats.fell_behind if stats else 0,
                 "after_call": self.after_call}
@@ -146,7 +147,7 @@ class SpeechService:
         """From the call tracker: who answered (their browser gets the text), the end."""
         if isinstance(fact, SeatAnswered):
             self._seat_of[fact.call_id] = fact.seat
-            for frame in self._finals_sent.get(fact.call_id, []):  # said in the menu
+            for frame in self._finals_sent.get(fact.call_id, []):  # said in the menu, its draft
                 self._to_seat(fact.call_id, frame)
             call = self._live.get(fact.call_id)
             if call is not None and "agent" not in call.wanted:
@@ -195,9 +196,18 @@ class SpeechService:
         return new_stream(call, stream_id, side, self.pool, self._published)
 
     def _published(self, call_id: str, frame: dict[str, Any]) -> None:
-        if frame.get("state") == "final":
-            self._finals_sent.setdefault(call_id, []).append(frame)
         self._to_seat(call_id, frame)
+        if frame.get("state") != "final":
+            return
+        finals = self._finals_sent.setdefault(call_id, [])
+        finals.append(frame)
+        if frame["side"] == "caller":
+            # The ticket draft from what the citizen has said so far (the operator corrects it).
+            said = render([Segment("caller", f["start"], f["end"], f["text"])
+                           for f in finals if f.get("side") == "caller"])
+            suggestion = {"type": "ticket_draft", "call_id": call_id, **draft(said)}
+            finals.append(suggestion)
+            self._to_seat(call_id, suggestion)
 
     def _to_seat(self, call_id: str, frame: dict[str, Any]) -> None:
         seat = self._seat_of.get(call_id)

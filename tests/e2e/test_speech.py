@@ -116,3 +116,7 @@ async def test_both_sides_reach_the_operator_live_and_the_call_record_after(spee
     assert all(s["start"] >= answered - 0.5 for s in segments if s["side"] == "agent")
     text = final["transcript"]["text"]
     assert "市民：" in text and "话务员：" in text
+    # the supervisor's page: speech on, both streams given back, none sent to after-call
+    speech = (await stack.get("/api/supervisor/state"))["speech"]
+    assert speech["asr"] == "up" and speech["live_streams"] == 0
+    assert speech["refused_streams"] == speech["fell_behind_streams"] == 0

@@ -106,9 +106,14 @@ async def test_both_sides_decoded_live_to_the_operator_and_onto_the_call(speech)
     await a_call(service, taps)
 
     record = await eventually(lambda: transcribed(calls), timeout=30, what="the transcript")
-    sent = [f for seat, f in frames if seat == "1301"]
+    sent = [f for seat, f in frames if seat == "1301" and f["type"] == "transcript"]
     assert {f["side"] for f in sent} == {"caller", "agent"}
     assert {f["state"] for f in sent} == {"partial", "final"}
+    # each sentence of the citizen's brings the ticket draft up to date: their words only
+    drafts = [f for _seat, f in frames if f["type"] == "ticket_draft"]
+    caller_finals = [f["text"] for f in sent if f["side"] == "caller" and f["state"] == "final"]
+    assert len(drafts) == len(caller_finals)
+    assert drafts[-1]["content"] == "，".join(caller_finals) + "。"
     sides = [s["side"] for s in record.transcript_segments]
     assert set(sides) == {"caller", "agent"}
     agent = next(s for s in record.transcript_segments if s["side"] == "agent")
@@ -135,4 +140,4 @@ async def test_a_side_refused_a_live_slot_is_transcribed_from_the_recording(spee
     assert service.counts()["refused_streams"] == 1 and service.after_call == 1
     assert {s["side"] for s in record.transcript_segments} == {"caller", "agent"}
     # live frames still went out for the side that had a slot
-    assert {f["side"] for _seat, f in frames} == {"caller"}
+    assert {f.get("side") for _seat, f in frames if f["type"] == "transcript"} == {"caller"}

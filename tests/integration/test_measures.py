@@ -121,3 +121,17 @@ def test_periods():
     assert period_of("weekly", date(2026, 11, 22)).start == date(2026, 11, 16)
     with pytest.raises(ValueError):
         period_of("daily", date(2026, 11, 9))
+
+
+async def test_hot_spots_name_kinds_in_chinese_and_count_the_words_of_the_calls(store_db):
+    svc = ticket_service(store_db, clock=Clock())
+    for said in ("[00:03] 市民：小区门口的垃圾没人清运\n[00:08] 话务员：垃圾在哪个门口",
+                 "[00:02] 市民：垃圾分类的垃圾桶坏了"):
+        await svc.create(parse_new_ticket({"phone": "13800000001", "kind": "complaint",
+                                           "content": "垃圾问题", "transcript": said}), OP)
+    data = await report(store_db, "weekly", date(2026, 11, 18), ZoneInfo("Asia/Shanghai"))
+    # no category given: the kind, as operators and units read it (not "complaint")
+    assert data["hot_spots"] == [{"topic": "投诉", "tickets": 2}]
+    assert data["hot_words"][0] == {"word": "垃圾", "times": 2}  # the citizens' words only
+    page = report_html(data)
+    assert "来电热词" in page and "垃圾（2）" in page and "complaint" not in page
