@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.calls.call_log import CallLog
 from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+from ivr.menu.spoken import SpokenChoices
 from ivr.telephony import dialplan_vars
 from ivr.telephony.agi_server import AgiChannel
 
@@ -24,6 +26,8 @@ RECORD_TIMEOUT = 2.0
 LOOKUP_TIMEOUT = 3.0
 
 TicketStatusLookup = Callable[[str], Awaitable[TicketStatus | None]]
+# (call id, since: monotonic, wait: seconds) → the menu phrase said since then, if any
+HearPhrase = Callable[[str, float, float], Awaitable[str | None]]
 
 
 async def no_tickets_yet(number: str) -> TicketStatus | None:
@@ -36,6 +40,9 @@ class MainMenuServices:
     sounds_dir: Path
     ticket_status: TicketStatusLookup = no_tickets_yet
     limits: MenuLimits = field(default_factory=MenuLimits)
+    # Spoken choices (speech on): what the citizen said, and which key it stands for.
+    hear: HearPhrase | None = None
+    choices: SpokenChoices | None = None
 
 
 async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
@@ -45,7 +52,11 @@ async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
         step = menu.start()
         while not isinstance(step, Finish):
             if isinstance(step, Ask):
-                step = menu.on_keys(await _ask(channel, step, services.sounds_dir))
+                keys, said = await _ask(channel, step, services, call_id)
+                if said is not None and services.choices is not None:
+                    step = menu.on_said(services.choices.key_of(said))
+                else:
+                    step = menu.on_keys(keys)
             else:
                 step = await _look_up(menu, step, services.ticket_status)
     except BaseException:
@@ -67,14 +78,27 @@ async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
         await channel.stream_file(str(services.sounds_dir / prompt), escape_digits="")
 
 
-async def _ask(channel: AgiChannel, step: Ask, sounds_dir: Path) -> str:
-    """Play the prompts, any key interrupting; then collect the rest of the keys."""
+async def _ask(channel: AgiChannel, step: Ask, services: MainMenuServices,
+               call_id: str) -> tuple[str, str | None]:
+    """Play the prompts, any key interrupting; then collect the rest of the keys. (keys,
+    None), or ("", a phrase) when the citizen said a choice instead: heard between two
+    prompts, or once the last one has waited for keys in vain. The keypad wins: only a
+    prompt that got no key listens to speech. (An AGI command cannot be cut short, so a
+    phrase said during a prompt is acted on when that prompt ends.)"""
+    asked = time.monotonic()
+    listening = step.spoken and services.hear is not None
     *leading, last = step.prompts
     for prompt in leading:
-        key = await channel.stream_file(str(sounds_dir / prompt))
+        key = await channel.stream_file(str(services.sounds_dir / prompt))
         if key:
-            return await _collect_more(channel, key, step)
-    return await channel.get_data(str(sounds_dir / last), step.timeout_ms, step.max_digits)
+            return await _collect_more(channel, key, step), None
+        if listening and (said := await _said(services, call_id, asked, wait=0.0)):
+            return "", said
+    keys = await channel.get_data(str(services.sounds_dir / last), step.timeout_ms,
+                                  step.max_digits)
+    if keys or not listening:
+        return keys, None
+    return "", await _said(services, call_id, asked)
 
 
 async def _collect_more(channel: AgiChannel, keys: str, step: Ask) -> str:
@@ -84,6 +108,19 @@ async def _collect_more(channel: AgiChannel, keys: str, step: Ask) -> str:
             break
         keys += key
     return keys.rstrip("#") if step.max_digits > 1 else keys
+
+
+async def _said(services: MainMenuServices, call_id: str, since: float,
+                wait: float = 2.0) -> str | None:
+    """What the citizen said since `since`, waiting up to `wait` for an utterance under
+    way; a failing recognizer is silence, never a dropped caller."""
+    if services.hear is None:
+        return None
+    try:
+        return await asyncio.wait_for(services.hear(call_id, since, wait), LOOKUP_TIMEOUT)
+    except Exception:
+        log.exception("spoken choice of %s not heard", call_id)
+        return None
 
 
 async def _look_up(menu: MainMenu, step: LookupTicket, lookup: TicketStatusLookup):

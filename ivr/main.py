@@ -31,6 +31,7 @@ from ivr.live_view import http as live_view_routes
 from ivr.live_view.service import LiveView
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts
+from ivr.menu.spoken import load_spoken_choices
 from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
@@ -119,10 +120,14 @@ class Hotline:
                                  ari_password(settings), TAP_APP)
             taps = TapControl(self.ari, settings.local_host, settings.audiosocket_port)
             self.ari.on_event = taps.on_event
+        # One small file, read before the service takes a call (like the AMI secret).
+        self.spoken_choices = (load_spoken_choices(settings.menu_phrases)
+                               if settings.menu_phrases else load_spoken_choices())
         self.speech = SpeechService(settings.vosk_model, self.call_log,
                                     workers=settings.asr_workers,
                                     live_streams=settings.asr_live_streams, taps=taps,
-                                    publish=self.pops.notify)
+                                    publish=self.pops.notify,
+                                    menu_phrases=self.spoken_choices.grammar())
         if settings.vosk_model is not None:
             self.audiosocket = AudioSocketServer(self.speech.claim, settings.bind,
                                                  settings.audiosocket_port)
@@ -150,7 +155,10 @@ class Hotline:
         await self.seats.write_config()
 
         # The AGI server listens before Asterisk takes its first call.
-        menu = MainMenuServices(self.call_log, s.sounds_dir, self._ticket_status)
+        menu = MainMenuServices(
+            self.call_log, s.sounds_dir, self._ticket_status,
+            hear=self.speech.hear if s.vosk_model is not None else None,
+            choices=self.spoken_choices)
         # The route budget outlasts the dialplan's timeout by a little: Asterisk tells the
         # route first (HANGUP), and only a route that does not listen is cut off.
         routes = {

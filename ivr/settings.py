@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     asr_workers: Annotated[int, Field(ge=1, le=64)] = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1))
     asr_live_streams: Annotated[int, Field(ge=0, le=256)] = 4
+    # What a citizen may say at the main menu instead of a key; unset, the phrases of
+    # ivr/menu/spoken_choices.toml.
+    menu_phrases: Path | None = None
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
     asterisk_root: Path = Path("/opt/hotline-asterisk-22")

@@ -37,6 +37,9 @@ class Ask:
     prompts: tuple[str, ...]
     max_digits: int = 1
     timeout_ms: int = 6000
+    # The main menu: a spoken choice counts too (ivr/menu/spoken.py). How the answer may
+    # come, not what is asked: left out of comparisons.
+    spoken: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,16 @@ class MainMenu:
             return self._on_ticket_number(keys)
         raise RuntimeError(f"no keys expected in state {self._state.value}")
 
+    def on_said(self, key: str | None) -> Step:
+        """The caller pressed nothing but said a menu phrase (the key it stands for), or
+        something that is none (None): like a key, or like an invalid one."""
+        if self._state is not _State.MAIN:
+            raise RuntimeError(f"no speech expected in state {self._state.value}")
+        if key is None:
+            return self._failed("speech", self.limits.max_failures,
+                                lambda p: self._main((p, "main_menu")))
+        return self._on_main_key(key)
+
     def on_ticket_status(self, status: TicketStatus | None, *, failed: bool = False) -> Step:
         if self._state is not _State.TICKET_LOOKUP:
             raise RuntimeError(f"no ticket status expected in state {self._state.value}")
@@ -118,7 +131,7 @@ class MainMenu:
             self.path.append("menu_limit")
             return self._to_operator()
         self._state = _State.MAIN
-        return Ask(prompts, 1, self.limits.key_timeout_ms)
+        return Ask(prompts, 1, self.limits.key_timeout_ms, spoken=True)
 
     def _on_main_key(self, key: str) -> Step:
         if key in REQUEST_KINDS:

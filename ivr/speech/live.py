@@ -43,7 +43,13 @@ class LiveStream(AudioSink):
     publish: Publish
     offset: float  # seconds from the start of the call's recording to this stream's start
     live: bool = True  # decoded live (False: refused a slot, or fell behind)
+    # The menu's phrases: while set, a second recognizer restricted to them hears the
+    # citizen too (a spoken menu choice); None once the menu is over.
+    grammar: list[str] | None = None
     finals: list[Final] = field(default_factory=list)
+    phrases: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, phrase)
+    phrase_pending: bool = False  # the grammar recognizer is inside an utterance
+    phrase_heard: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     _buffer: bytearray = field(default_factory=bytearray)
     _rate: int = 8000
@@ -84,16 +90,24 @@ class LiveStream(AudioSink):
 
     async def _decode(self) -> None:
         decoder: StreamDecoder | None = None
+        menu: StreamDecoder | None = None
         try:
             while True:
                 await self._arrived.wait()
                 self._arrived.clear()
                 if decoder is None:
                     decoder = await self.pool.decoder(self._rate)
+                if self.grammar and menu is None:
+                    menu = await self.pool.decoder(self._rate, self.grammar)
                 piece, self._buffer = bytes(self._buffer), bytearray()
                 if piece:
                     for heard in await self.pool.feed(decoder, piece):
                         self._heard(heard)
+                    if menu is not None and self.grammar:
+                        for heard in await self.pool.feed(menu, piece):
+                            self._heard_in_menu(heard)
+                    elif menu is not None:
+                        menu = None  # the menu is over: only the transcript goes on
                 if self._ended and not self._buffer:
                     for heard in await self.pool.finish(decoder):
                         self._heard(heard)
@@ -119,6 +133,14 @@ class LiveStream(AudioSink):
         else:
             frame["state"] = "partial"
         self.publish(self.call_id, frame)
+
+    def _heard_in_menu(self, heard: Partial | Final) -> None:
+        if isinstance(heard, Final):
+            self.phrases.append((time.monotonic(), heard.text))
+            self.phrase_pending = False
+            self.phrase_heard.set()
+        else:
+            self.phrase_pending = True
 
     def segments(self) -> list[Segment]:
         return segments_of(self.side, self.finals, self.offset)
@@ -148,12 +170,15 @@ class LiveCall:
     def segments(self) -> list[Segment]:
         return in_order(*(s.segments() for s in self.streams.values()))
 
+    def caller(self) -> LiveStream | None:
+        return next((s for s in self.streams.values() if s.side == "caller"), None)
+
 
 def new_stream(call: LiveCall, stream_id: str, side: Side, pool: DecoderPool,
-               publish: Publish) -> LiveStream:
+               publish: Publish, grammar: list[str] | None = None) -> LiveStream:
     stream = LiveStream(call.call_id, side, pool, publish,
                         offset=max(0.0, time.monotonic() - call.recording_started),
-                        live=pool.take_slot())
+                        live=pool.take_slot(), grammar=grammar)
     call.streams[stream_id] = stream
     stream.start()
     return stream

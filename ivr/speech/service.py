@@ -80,7 +80,8 @@ async def settled(recording: Path, quiet: float = 1.0, longest: float = 10.0) ->
 class SpeechService:
     def __init__(self, model_path: Path | None, call_log: CallLog, *, workers: int,
                  live_streams: int, taps: TapControl | None = None,
-                 publish: PublishToSeat | None = None) -> None:
+                 publish: PublishToSeat | None = None,
+                 menu_phrases: list[str] | None = None) -> None:
         self._model_path = model_path
         self._calls = call_log
         self._workers, self._live_streams = workers, live_streams
@@ -100,6 +101,8 @@ class SpeechService:
                                      self._on_ami, "speech")
         self.on_event = self._events.on_event
         self.after_call = 0  # calls transcribed from their recording
+        self._menu_phrases = menu_phrases
+        self.missing_words: list[str] = []  # menu words the model does not know
 
     # -- life ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -116,6 +119,12 @@ class SpeechService:
             log.error("speech is down: %s", exc)
             return
         self.pool = DecoderPool(model, self._workers, self._live_streams)
+        if self._menu_phrases:
+            self.missing_words = model.missing_words(self._menu_phrases)
+            if self.missing_words:
+                log.error("the speech model does not know these words of the menu's phrases "
+                          "(ivr/menu/spoken_choices.toml), which cannot be recognised: %s",
+                          " ".join(self.missing_words))
         self.state = "up"
 
     async def ready(self) -> bool:
@@ -150,6 +159,9 @@ class SpeechService:
             for frame in self._finals_sent.get(fact.call_id, []):  # said in the menu, its draft
                 self._to_seat(fact.call_id, frame)
             call = self._live.get(fact.call_id)
+            caller = call.caller() if call else None
+            if caller is not None:
+                caller.grammar = None  # out of the menu: spoken choices are over
             if call is not None and "agent" not in call.wanted:
                 self._spawn(self._tap(call, "agent"), f"asr-tap-agent-{fact.call_id}")
         # (CallEnded: the seat still gets the last sentence, decoded after the hang-up;
@@ -193,7 +205,29 @@ class SpeechService:
         if expected is None or self.pool is None:
             return None
         call, side = expected
-        return new_stream(call, stream_id, side, self.pool, self._published)
+        in_menu = side == "caller" and call.call_id not in self._seat_of  # not answered yet
+        return new_stream(call, stream_id, side, self.pool, self._published,
+                          grammar=self._menu_phrases if in_menu else None)
+
+    async def hear(self, call_id: str, since: float, wait: float = 2.0) -> str | None:
+        """A menu phrase the citizen said since `since` (monotonic), for the menu's AGI
+        route after a prompt got no key: waits up to `wait` for an utterance under way to
+        finish. None: nothing said (or no live stream: speech off, tap failed)."""
+        call = self._live.get(call_id)
+        stream = call.caller() if call else None
+        if stream is None or not stream.live or not stream.grammar:
+            return None
+        deadline = time.monotonic() + wait
+        while True:
+            said = next((text for at, text in stream.phrases if at >= since), None)
+            if said is not None or not stream.phrase_pending:
+                return said
+            stream.phrase_heard.clear()
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    await stream.phrase_heard.wait()
+            except TimeoutError:
+                return None
 
     def _published(self, call_id: str, frame: dict[str, Any]) -> None:
         self._to_seat(call_id, frame)

@@ -6,6 +6,7 @@ the whole transcript, the citizen's and the operator's words apart."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import tempfile
 from datetime import datetime
@@ -24,10 +25,20 @@ from tests.support.websocket import Browser
 SEAT = "1301"
 
 
+# Korean words standing in for the Mandarin phrases (the model every test uses is Korean).
+PHRASES = f'''[main]
+"2" = ["{THANKS}"]
+"0" = ["{GREETING}"]
+'''
+
+
 @pytest.fixture(scope="module")
 def speech_stack(tmp_path_factory):
-    stack = Stack(stack_env(tmp_path_factory.mktemp("speech"),
-                            HOTLINE_VOSK_MODEL=str(korean_model_path())))
+    home = tmp_path_factory.mktemp("speech")
+    phrases = home.parent / "phrases.toml"
+    phrases.write_text(PHRASES, encoding="utf-8")
+    stack = Stack(stack_env(home, HOTLINE_VOSK_MODEL=str(korean_model_path()),
+                            HOTLINE_MENU_PHRASES=str(phrases)))
     stack.start()
     for argv in (("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD),
                  ("seats", "add", SEAT, "--password", f"seat-{SEAT}-pass"),
@@ -120,3 +131,34 @@ async def test_both_sides_reach_the_operator_live_and_the_call_record_after(spee
     speech = (await stack.get("/api/supervisor/state"))["speech"]
     assert speech["asr"] == "up" and speech["live_streams"] == 0
     assert speech["refused_streams"] == speech["fell_behind_streams"] == 0
+
+
+async def menu_choice(stack, caller, steps):
+    await stack.login()
+    placing = asyncio.create_task(call(stack.sip_port, caller, steps, timeout=60, rtp=False))
+
+    async def left_menu():
+        record = await stack.call_of(caller)
+        return record if record and record["ivr_path"] else None
+
+    try:
+        return await eventually(left_menu, timeout=45, what=f"{caller} out of the menu")
+    finally:
+        placing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await placing
+
+
+async def test_a_citizen_may_say_their_choice_instead_of_a_key(speech_stack):
+    # says the phrase standing for key 2 (complaint) during the welcome, presses nothing:
+    # acted on as the welcome ends, not after the whole menu has been read out
+    record = await menu_choice(speech_stack, "13900000702", [
+        Pause(2500), PlayPcap(spoken(THANKS, "PCMU")), Pause(30000), Hangup()])
+    assert record["ivr_path"] == ["complaint"] and record["request_kind"] == "complaint"
+
+
+async def test_the_keypad_wins_over_what_is_said(speech_stack):
+    record = await menu_choice(speech_stack, "13900000703", [
+        Pause(2500), PlayPcap(spoken(THANKS, "PCMU")), Pause(3000), DtmfInfo("1"),
+        Pause(30000), Hangup()])
+    assert record["ivr_path"] == ["consultation"]

@@ -143,3 +143,42 @@ def test_keys_after_the_menu_finished_are_a_programming_error():
     drive(menu, "0")
     with pytest.raises(RuntimeError):
         menu.on_keys("1")
+
+
+def test_a_spoken_choice_counts_like_its_key_and_an_unknown_one_like_a_wrong_key():
+    from ivr.menu.flow import Finish, MainMenu
+
+    menu = MainMenu()
+    first = menu.start()
+    assert first.spoken
+    again = menu.on_said(None)  # said something that is no menu phrase
+    assert again.prompts == ("invalid_choice", "main_menu") and again.spoken
+    done = menu.on_said("2")
+    assert isinstance(done, Finish) and done.request_kind == "complaint"
+    assert menu.path == ["invalid:speech", "complaint"]
+
+
+def test_the_spoken_choices_file():
+
+    from ivr.menu.spoken import load_spoken_choices
+
+    choices = load_spoken_choices()
+    assert choices.key_of("我 要  投诉") == "2" and choices.key_of("人工") == "0"
+    assert choices.key_of("天气") is None
+    assert "转 人工" in choices.grammar()
+    assert len(choices.grammar()) == len(set(choices.grammar()))
+
+
+def test_a_broken_spoken_choices_file_is_named(tmp_path):
+    import pytest
+
+    from ivr.errors import ConfigurationError
+    from ivr.menu.spoken import load_spoken_choices
+
+    bad = tmp_path / "phrases.toml"
+    bad.write_text('[main]\n"8" = ["救命"]\n')
+    with pytest.raises(ConfigurationError, match=r"phrases\.toml: key '8'"):
+        load_spoken_choices(bad)
+    bad.write_text('[main\n')
+    with pytest.raises(ConfigurationError, match=r"phrases\.toml"):
+        load_spoken_choices(bad)
