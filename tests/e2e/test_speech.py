@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.phone import seat_phone
+from tests.support.phone import Phone, seat_phone
 from tests.support.sipp import DtmfInfo, Hangup, Pause, PlayPcap, call
 from tests.support.speech import GREETING, THANKS, korean_model_path, spoken_wav
 from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, eventually, login_token, stack_env
@@ -43,17 +43,19 @@ def speech_stack(tmp_path_factory):
     for argv in (("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD),
                  ("seats", "add", SEAT, "--password", f"seat-{SEAT}-pass"),
                  ("users", "add", f"op{SEAT}", "--role", "operator", "--password",
-                  f"op{SEAT}-password", "--seat", SEAT)):
+                  f"op{SEAT}-password", "--seat", SEAT),
+                 ("units", "add", "ZJJ", "--name", "市住房和城乡建设局", "--phone", "2001")):
         assert stack.cli(*argv).returncode == 0
     yield stack
     stack.stop()
 
 
 @functools.cache
-def spoken(text: str, codec: str) -> Path:
-    """`text` in Korean as RTP: the citizen's phone sends PCMU, the seat's PCMA."""
+def spoken(text: str, codec: str, pad: float = 0.3) -> Path:
+    """`text` in Korean as RTP (`pad` s of silence first): the citizen's phone sends PCMU,
+    the seat's and the unit's PCMA."""
     folder = Path(tempfile.mkdtemp(prefix="said-"))
-    return wav_pcap(folder / "said.pcap", spoken_wav(folder / "said.wav", text, pad=0.3),
+    return wav_pcap(folder / "said.pcap", spoken_wav(folder / "said.wav", text, pad=pad),
                     codec)
 
 
@@ -162,3 +164,49 @@ async def test_the_keypad_wins_over_what_is_said(speech_stack):
         Pause(2500), PlayPcap(spoken(THANKS, "PCMU")), Pause(3000), DtmfInfo("1"),
         Pause(30000), Hangup()])
     assert record["ivr_path"] == ["consultation"]
+
+
+async def test_the_transcript_goes_on_after_a_transfer_with_the_unit_as_the_agent(speech_stack):
+    stack = speech_stack
+    token = await ready_operator(stack)
+    phone = await seat_phone(stack, SEAT, pcap=spoken(THANKS, "PCMA"))
+    # the unit answers, hears its 7-second briefing, then speaks in the room
+    unit = Phone(stack.trunk_port, "answer", pcap=spoken(f"{GREETING}. {THANKS}", "PCMA",
+                                                          pad=9.0))
+    try:
+        async with unit, Browser(stack, token) as console:
+            placing = asyncio.create_task(call(stack.sip_port, "13900000704", [
+                Pause(1500), DtmfInfo("0"), Pause(32000), Hangup()], timeout=60, rtp=False))
+
+            async def answered():
+                record = await stack.call_of("13900000704")
+                return record if record and record["answered"] else None
+
+            record = await eventually(answered, timeout=30, what="answered")
+            await asyncio.sleep(4)  # the operator speaks first
+            async with aiohttp.ClientSession() as http, http.post(
+                    f"{stack.base_url}/api/calls/{record['id']}/transfer",
+                    json={"unit": "ZJJ", "mode": "blind"},
+                    headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 202, await r.text()
+            assert (await placing).ok
+
+            async def transcribed():
+                got = await stack.get(f"/api/calls/{record['id']}")
+                return got if got["transcript"] else None
+
+            final = await eventually(transcribed, timeout=60, what="the transcript")
+            frames = [m for m in console.messages if m["type"] == "transcript"]
+    finally:
+        await phone.stop()
+        await stack.post(f"/api/seats/{SEAT}/logout", {})
+    leg = final["transfers"][0]
+    assert leg["outcome"] == "answered" and final["outcome"] == "transferred"
+    unit_joined = (datetime.fromisoformat(leg["answered"])
+                   - datetime.fromisoformat(final["started"])).total_seconds() + 6
+    agent = [s for s in final["transcript"]["segments"] if s["side"] == "agent"]
+    # the unit's words, heard by the citizen after the transfer, are on the same transcript
+    assert any(s["start"] >= unit_joined for s in agent), (unit_joined, agent)
+    # and the operator who took the call still sees them live, to finish the ticket
+    assert any(f["side"] == "agent" and f["state"] == "final" and f["start"] >= unit_joined
+               for f in frames), frames
