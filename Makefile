@@ -46,6 +46,7 @@ bench: install
 	$(PY) -m bench.ami_throughput
 	$(PY) -m bench.screen_pop_latency
 	$(PY) -m bench.transfer_latency
+	$(PY) -m bench.speech_throughput
 
 clean:
 	rm -rf var

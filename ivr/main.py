@@ -127,7 +127,8 @@ class Hotline:
                                     workers=settings.asr_workers,
                                     live_streams=settings.asr_live_streams, taps=taps,
                                     publish=self.pops.notify,
-                                    menu_phrases=self.spoken_choices.grammar())
+                                    menu_phrases=self.spoken_choices.grammar(),
+                                    endpoint_seconds=settings.asr_endpoint_seconds)
         if settings.vosk_model is not None:
             self.audiosocket = AudioSocketServer(self.speech.claim, settings.bind,
                                                  settings.audiosocket_port)

@@ -12,8 +12,11 @@ trained at, and whether Kaldi may upsample lower-rate input itself. Telephone au
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +84,48 @@ class SpeechModel:
         return missing
 
 
-def load_model(path: str | Path) -> SpeechModel:
+_TRAILING = re.compile(r"^--endpoint\.rule([234])\.min-trailing-silence=\S+$", re.M)
+_RULE_SCALE = {"2": 1, "3": 2, "4": 4}  # Kaldi's defaults are 0.5 / 1.0 / 2.0 s
+
+
+def with_endpoint_silence(model_conf: str, seconds: float) -> str:
+    """model.conf with the silence that ends an utterance set to `seconds` for a confident
+    ending (rule 2), and twice and four times that for less sure ones (rules 3 and 4)."""
+    def rule(match: re.Match[str]) -> str:
+        number = match.group(1)
+        return (f"--endpoint.rule{number}.min-trailing-silence="
+                f"{seconds * _RULE_SCALE[number]:g}")
+
+    text = _TRAILING.sub(rule, model_conf)
+    for number, scale in _RULE_SCALE.items():
+        if f"--endpoint.rule{number}.min-trailing-silence" not in text:
+            text += f"\n--endpoint.rule{number}.min-trailing-silence={seconds * scale:g}\n"
+    return text
+
+
+def _shadow(root: Path, endpoint_silence: float) -> Path:
+    """The model as Vosk reads it, but with our endpoint rules: a directory of links to
+    the admin's model, its conf/model.conf rewritten (Vosk 0.3.45 has no call to set
+    them, and the admin's copy stays untouched)."""
+    shadow = Path(tempfile.mkdtemp(prefix="vosk-model-"))
+    atexit.register(shutil.rmtree, shadow, ignore_errors=True)
+    for entry in root.iterdir():
+        if entry.name != "conf":
+            (shadow / entry.name).symlink_to(entry.resolve())
+    (shadow / "conf").mkdir()
+    for entry in (root / "conf").iterdir():
+        if entry.name != "model.conf":
+            (shadow / "conf" / entry.name).symlink_to(entry.resolve())
+    original = (root / "conf" / "model.conf")
+    (shadow / "conf" / "model.conf").write_text(with_endpoint_silence(
+        original.read_text() if original.is_file() else "", endpoint_silence))
+    return shadow
+
+
+def load_model(path: str | Path, endpoint_silence: float | None = None) -> SpeechModel:
     """Load the model at `path` (blocking: run it in a worker). ModelError names what is
-    wrong with the directory before Vosk gets to crash on it."""
+    wrong with the directory before Vosk gets to crash on it. endpoint_silence: how long
+    a pause ends a sentence (seconds), instead of the model's own rules."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise ModelError(f"{root}: no such model directory (HOTLINE_VOSK_MODEL)")
@@ -92,8 +134,10 @@ def load_model(path: str | Path) -> SpeechModel:
     mfcc = root / "conf" / "mfcc.conf"
     features = feature_conf(mfcc.read_text()) if mfcc.is_file() else FeatureConf()
     vosk.SetLogLevel(-1)  # Kaldi's start-up chatter on stderr is not for admins
+    loaded = _shadow(root, endpoint_silence) if endpoint_silence and (root / "conf").is_dir() \
+        else root
     try:
-        model = vosk.Model(str(root))
+        model = vosk.Model(str(loaded))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(f"{root}: Vosk could not load the model: {exc}") from None
     log.info("speech model %s loaded (trained at %d Hz, upsampling %s)", root,

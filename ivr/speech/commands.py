@@ -33,7 +33,7 @@ def _model(settings: Settings) -> SpeechModel:
         raise ConfigurationError("speech is off: set HOTLINE_VOSK_MODEL to a Vosk model "
                                  "directory")
     try:
-        return load_model(settings.vosk_model)
+        return load_model(settings.vosk_model, settings.asr_endpoint_seconds)
     except ModelError as exc:
         raise ConfigurationError(str(exc)) from None
 

@@ -81,7 +81,8 @@ class SpeechService:
     def __init__(self, model_path: Path | None, call_log: CallLog, *, workers: int,
                  live_streams: int, taps: TapControl | None = None,
                  publish: PublishToSeat | None = None,
-                 menu_phrases: list[str] | None = None) -> None:
+                 menu_phrases: list[str] | None = None,
+                 endpoint_seconds: float | None = None) -> None:
         self._model_path = model_path
         self._calls = call_log
         self._workers, self._live_streams = workers, live_streams
@@ -102,6 +103,7 @@ class SpeechService:
         self.on_event = self._events.on_event
         self.after_call = 0  # calls transcribed from their recording
         self._menu_phrases = menu_phrases
+        self._endpoint_seconds = endpoint_seconds
         self.missing_words: list[str] = []  # menu words the model does not know
 
     # -- life ---------------------------------------------------------------------------
@@ -113,7 +115,7 @@ class SpeechService:
 
     async def _load(self, path: Path) -> None:
         try:
-            model = await asyncio.to_thread(load_model, path)
+            model = await asyncio.to_thread(load_model, path, self._endpoint_seconds)
         except ModelError as exc:
             self.state, self.problem = "down", str(exc)
             log.error("speech is down: %s", exc)
