@@ -1,8 +1,9 @@
 """Asterisk's side of the speech benchmark's taps, in a process of its own so its CPU is
 not counted as the pipeline's: reads a stream id per line on stdin and sends the clip
 (a raw 8 kHz 16-bit file) to the AudioSocket server as that stream, 20 ms frames at real
-time, each stream on its own thread. Prints "done" once every stream named has ended and
-stdin is closed. `python -m bench.audio_sender PORT CLIP.raw`"""
+time, each stream on its own thread, REPEAT times in a row. Prints "done" once every
+stream named has ended and stdin is closed. `python -m bench.audio_sender PORT CLIP.raw
+[REPEAT]`"""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def send(port: int, pcm: bytes, stream_id: str) -> None:
 
 def main() -> int:
     port, pcm = int(sys.argv[1]), Path(sys.argv[2]).read_bytes()
+    pcm *= int(sys.argv[3]) if len(sys.argv) > 3 else 1
     threads = []
     for line in sys.stdin:
         thread = threading.Thread(target=send, args=(port, pcm, line.strip()))

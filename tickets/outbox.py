@@ -80,8 +80,11 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox round failed; trying again")
                 pause = 1.0
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the wake-up does, and the worker would not stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._wake.wait()
 
     async def _seconds_until_due(self) -> float:
         async with self._db.session() as session:

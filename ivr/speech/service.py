@@ -145,6 +145,11 @@ class SpeechService:
         if self.pool is not None:
             self.pool.close()
 
+    async def idle(self) -> None:
+        """Wait until every tap, untap and transcript under way is done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def counts(self) -> dict[str, Any]:
         """For the supervisor: streams decoded live now, and those that were not."""
         stats = self.pool.stats if self.pool else None
