@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import soxr
 import vosk
 
@@ -94,8 +95,6 @@ class StreamDecoder:
     def _resampled(self, pcm: bytes, *, last: bool) -> bytes:
         if self._resample is None:
             return pcm
-        import numpy as np
-
         samples = np.frombuffer(pcm, dtype=np.int16)
         return bytes(self._resample.resample_chunk(samples, last=last).tobytes())
 

@@ -77,7 +77,12 @@ def _without_fillers(sentence: str) -> str:
 def draft(transcript: str) -> dict[str, str | None]:
     """The ticket draft from a call's transcript: {"kind", "content"} (kind None when the
     words do not say)."""
-    sentences = [_without_fillers(s) for s in caller_sentences(transcript)]
+    return draft_of(caller_sentences(transcript))
+
+
+def draft_of(said: list[str]) -> dict[str, str | None]:
+    """The ticket draft from the citizen's sentences, in order."""
+    sentences = [_without_fillers(s) for s in said]
     sentences = [s.rstrip("，,。.") for s in sentences if s]
     content = "，".join(sentences) + "。" if sentences else ""
     return {"kind": intent_of(content, TICKET_KINDS), "content": content}

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ivr.calls.call_log import CallLog
 from ivr.errors import ConfigurationError
 from ivr.settings import Settings
-from ivr.speech.service import call_segments
+from ivr.speech.service import as_record, call_segments
 from recognizer.files import AudioFileError
 from recognizer.model import ModelError, SpeechModel, load_model
 from recognizer.stream import Final, Partial, StreamDecoder
@@ -82,8 +82,7 @@ async def _onto_calls(settings: Settings, done: dict[Path, list[Segment]]
         for path, segments in done.items():
             call_id = await calls.of_recording(str(path.resolve()))
             if call_id is not None:
-                await calls.transcribed(call_id, [s.as_dict() for s in segments],
-                                        render(segments))
+                await calls.transcribed(call_id, *as_record(segments))
                 written.append((path, call_id))
         return written
     finally:

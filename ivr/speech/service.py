@@ -29,7 +29,7 @@ from recognizer.model import ModelError, SpeechModel, load_model
 from recognizer.pool import DecoderPool
 from recognizer.stream import Final
 from recognizer.transcript import Segment, Side, in_order, render, segments_of
-from tickets.drafting import draft
+from tickets.drafting import draft_of
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +65,25 @@ def call_segments(model: SpeechModel, recording: Path,
                     [s for s in segments_of("agent", heard) if s.start >= agent_from])
 
 
+def _last_change(recording: Path) -> float:
+    files = [recording, *(side_files(recording) or ())]
+    return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+
+
 async def settled(recording: Path, quiet: float = 1.0, longest: float = 10.0) -> None:
     """Wait for MixMonitor to finish the files (it closes them, header last, in its own
-    thread after the hang-up; AMI tells no event for it): until none changed for `quiet`."""
-    files = [recording, *(side_files(recording) or ())]
+    thread after the hang-up; AMI tells no event for it): until none changed for `quiet`.
+    The file system is asked from a worker, not the event loop."""
     deadline = time.monotonic() + longest
     while time.monotonic() < deadline:
-        changed = max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
-        if time.time() - changed >= quiet:
+        if time.time() - await asyncio.to_thread(_last_change, recording) >= quiet:
             return
         await asyncio.sleep(0.25)
+
+
+def as_record(segments: list[Segment]) -> tuple[list[dict[str, Any]], str]:
+    """A transcript as CallLog.transcribed keeps it: the segments, and their text."""
+    return [s.as_dict() for s in segments], render(segments)
 
 
 class SpeechService:
@@ -96,7 +105,8 @@ class SpeechService:
         self._expected: dict[str, tuple[LiveCall, Side]] = {}  # AudioSocket id → side
         self._open_taps: dict[str, list[Tap]] = {}
         self._seat_of: dict[str, str] = {}
-        self._finals_sent: dict[str, list[dict[str, Any]]] = {}  # for a seat that answers later
+        # The finals and drafts sent so far, for a seat that answers later (said in the menu)
+        self._replay: dict[str, list[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._events = OrderedEvents(("MixMonitorStart", "Hangup"),
                                      self._on_ami, "speech")
@@ -163,7 +173,7 @@ class SpeechService:
         """From the call tracker: who answered (their browser gets the text), the end."""
         if isinstance(fact, SeatAnswered):
             self._seat_of[fact.call_id] = fact.seat
-            for frame in self._finals_sent.get(fact.call_id, []):  # said in the menu, its draft
+            for frame in self._replay.get(fact.call_id, []):  # said in the menu, its draft
                 self._to_seat(fact.call_id, frame)
             call = self._live.get(fact.call_id)
             caller = call.caller() if call else None
@@ -240,14 +250,13 @@ class SpeechService:
         self._to_seat(call_id, frame)
         if frame.get("state") != "final":
             return
-        finals = self._finals_sent.setdefault(call_id, [])
-        finals.append(frame)
+        replay = self._replay.setdefault(call_id, [])
+        replay.append(frame)
         if frame["side"] == "caller":
             # The ticket draft from what the citizen has said so far (the operator corrects it).
-            said = render([Segment("caller", f["start"], f["end"], f["text"])
-                           for f in finals if f.get("side") == "caller"])
-            suggestion = {"type": "ticket_draft", "call_id": call_id, **draft(said)}
-            finals.append(suggestion)
+            said = [f["text"] for f in replay if f.get("side") == "caller"]
+            suggestion = {"type": "ticket_draft", "call_id": call_id, **draft_of(said)}
+            replay.append(suggestion)
             self._to_seat(call_id, suggestion)
 
     def _to_seat(self, call_id: str, frame: dict[str, Any]) -> None:
@@ -261,11 +270,9 @@ class SpeechService:
         if call is not None:
             await call.finished(STREAMS_END_TIMEOUT)
         self._seat_of.pop(call_id, None)
-        self._finals_sent.pop(call_id, None)
+        self._replay.pop(call_id, None)
         if call is not None and call.complete:
-            segments = call.segments()
-            await self._calls.transcribed(call_id, [s.as_dict() for s in segments],
-                                          render(segments))
+            await self._calls.transcribed(call_id, *as_record(call.segments()))
             return
         record = await self._calls.find(call_id)
         if record is None or not record.recording:
@@ -286,8 +293,7 @@ class SpeechService:
             raise ModelError(self.problem or "speech is off (HOTLINE_VOSK_MODEL is not set)")
         assert self.pool is not None
         segments = await self.pool.run(call_segments, self.pool.model, recording, agent_from)
-        await self._calls.transcribed(call_id, [s.as_dict() for s in segments],
-                                      render(segments))
+        await self._calls.transcribed(call_id, *as_record(segments))
         return segments
 
     def _spawn(self, work: Any, name: str) -> None:
