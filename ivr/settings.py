@@ -177,10 +177,10 @@ class Settings(BaseSettings):
     asr_workers: Annotated[int, Field(ge=1, le=64)] = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1))
     asr_live_streams: Annotated[int, Field(ge=0, le=256)] = 4
-    # How long a pause ends a sentence (its final text); unset, the model's own rules
-    # (0.5 s after a confident ending, up to 2 s otherwise). Shorter: text sooner, long
-    # sentences cut at their pauses.
-    asr_endpoint_seconds: Annotated[float, Field(gt=0, le=5)] | None = None
+    # How long a pause in the voice ends a live sentence, so its final text comes
+    # (recognizer/pauses.py; the model's own rules are set to it too). Shorter: text
+    # sooner, long sentences cut at their pauses.
+    asr_endpoint_seconds: Annotated[float, Field(ge=0.1, le=5)] = 0.3
     # What a citizen may say at the main menu instead of a key; unset, the phrases of
     # ivr/menu/spoken_choices.toml.
     menu_phrases: Path | None = None

@@ -69,6 +69,9 @@ class DecoderPool:
     async def feed(self, decoder: StreamDecoder, pcm: bytes) -> list[Heard]:
         return await self.run(decoder.feed, pcm)
 
+    async def end_sentence(self, decoder: StreamDecoder) -> list[Final]:
+        return await self.run(decoder.end_sentence)
+
     async def finish(self, decoder: StreamDecoder) -> list[Final]:
         return await self.run(decoder.finish)
 

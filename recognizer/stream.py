@@ -85,6 +85,12 @@ class StreamDecoder:
             return [Partial(partial)]
         return []
 
+    def end_sentence(self) -> list[Final]:
+        """A pause ended the sentence under way (recognizer/pauses.py): its final text
+        now, not once Vosk's own rules are sure (blocking). The recognizer goes on with
+        the next sentence, its word times still counted from the stream's start."""
+        return self._final(self._recognizer.FinalResult())
+
     def finish(self) -> list[Final]:
         """The stream ended: the sentence under way, if any (blocking)."""
         tail = self._resampled(b"", last=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.telephony.audiosocket import AudioSink
+from recognizer.pauses import PauseDetector
 from recognizer.pool import DecoderPool
 from recognizer.stream import Final, Partial, StreamDecoder
 from recognizer.transcript import Segment, Side, in_order, segments_of
@@ -46,6 +47,9 @@ class LiveStream(AudioSink):
     # The menu's phrases: while set, a second recognizer restricted to them hears the
     # citizen too (a spoken menu choice); None once the menu is over.
     grammar: list[str] | None = None
+    # A pause this long closes the sentence under way (recognizer/pauses.py); None:
+    # Vosk's own rules alone.
+    pause_seconds: float | None = None
     finals: list[Final] = field(default_factory=list)
     phrases: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, phrase)
     phrase_pending: bool = False  # the grammar recognizer is inside an utterance
@@ -56,6 +60,8 @@ class LiveStream(AudioSink):
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _ended: bool = False
     _decoding: asyncio.Task[None] | None = None
+    _pauses: PauseDetector | None = None
+    _pause_due: bool = False  # a pause ended a sentence in the audio not yet decoded
 
     def start(self) -> None:
         if self.live:
@@ -74,7 +80,14 @@ class LiveStream(AudioSink):
                         self.call_id, self.side)
             self._fall_back()
             return
-        if len(self._buffer) >= CHUNK_SECONDS * rate * 2:
+        if self.pause_seconds and self._pauses is None:
+            self._pauses = PauseDetector(rate, self.pause_seconds)
+        # A few microseconds per 20 ms frame: fine on the loop, and the pause is heard
+        # the moment its audio arrives, not a decoding piece later.
+        if self._pauses is not None and self._pauses.hear(pcm):
+            self._pause_due = True
+            self._arrived.set()
+        elif len(self._buffer) >= CHUNK_SECONDS * rate * 2:
             self._arrived.set()
 
     async def ended(self) -> None:
@@ -100,6 +113,7 @@ class LiveStream(AudioSink):
                 if self.grammar and menu is None:
                     menu = await self.pool.decoder(self._rate, self.grammar)
                 piece, self._buffer = bytes(self._buffer), bytearray()
+                pause, self._pause_due = self._pause_due, False
                 if piece:
                     for heard in await self.pool.feed(decoder, piece):
                         self._heard(heard)
@@ -108,6 +122,12 @@ class LiveStream(AudioSink):
                             self._heard_in_menu(heard)
                     elif menu is not None:
                         menu = None  # the menu is over: only the transcript goes on
+                if pause:
+                    for heard in await self.pool.end_sentence(decoder):
+                        self._heard(heard)
+                    if menu is not None:
+                        for heard in await self.pool.end_sentence(menu):
+                            self._heard_in_menu(heard)
                 if self._ended and not self._buffer:
                     for heard in await self.pool.finish(decoder):
                         self._heard(heard)
@@ -175,10 +195,11 @@ class LiveCall:
 
 
 def new_stream(call: LiveCall, stream_id: str, side: Side, pool: DecoderPool,
-               publish: Publish, grammar: list[str] | None = None) -> LiveStream:
+               publish: Publish, grammar: list[str] | None = None,
+               pause_seconds: float | None = None) -> LiveStream:
     stream = LiveStream(call.call_id, side, pool, publish,
                         offset=max(0.0, time.monotonic() - call.recording_started),
-                        live=pool.take_slot(), grammar=grammar)
+                        live=pool.take_slot(), grammar=grammar, pause_seconds=pause_seconds)
     call.streams[stream_id] = stream
     stream.start()
     return stream

@@ -224,7 +224,8 @@ class SpeechService:
         call, side = expected
         in_menu = side == "caller" and call.call_id not in self._seat_of  # not answered yet
         return new_stream(call, stream_id, side, self.pool, self._published,
-                          grammar=self._menu_phrases if in_menu else None)
+                          grammar=self._menu_phrases if in_menu else None,
+                          pause_seconds=self._endpoint_seconds)
 
     async def hear(self, call_id: str, since: float, wait: float = 2.0) -> str | None:
         """A menu phrase the citizen said since `since` (monotonic), for the menu's AGI

@@ -12,6 +12,7 @@ import pytest
 
 from recognizer.files import AudioFileError, read_audio, transcribe_file
 from recognizer.model import ModelError, load_model
+from recognizer.pauses import FRAME_SECONDS, PauseDetector
 from recognizer.pool import DecoderPool
 from recognizer.stream import Final, Partial, StreamDecoder
 from tests.support.speech import (
@@ -74,6 +75,59 @@ def test_a_grammar_of_known_words_decodes_exactly(model, speech, rate):
     heard, _ = decode(model, speech[rate], grammar=[GREETING, THANKS])
     finals = [h for h in heard if isinstance(h, Final)]
     assert " ".join(f.text for f in finals) == f"{GREETING} {THANKS} {GREETING}"
+
+
+@pytest.fixture(scope="module")
+def two_sentences(tmp_path_factory):
+    """Two sentences with 0.8 s of silence after each: (pcm, where each one's voice ends:
+    its last sample above 2 % of the loudest, espeak's own file ends in quiet)."""
+    folder = tmp_path_factory.mktemp("pause")
+    silence = b"\0\0" * int(8000 * 0.8)
+    pcm, ends = b"", []
+    for n, text in enumerate((f"{GREETING} {THANKS}", THANKS)):
+        voice, _ = pcm_of(spoken_wav(folder / f"s{n}.wav", text, pad=0.0))
+        samples = np.abs(np.frombuffer(voice, dtype=np.int16).astype(np.int32))
+        last_loud = np.nonzero(samples > 0.02 * samples.max())[0][-1]
+        ends.append(len(pcm) / 2 / 8000 + last_loud / 8000)
+        pcm += voice + silence
+    return pcm, ends
+
+
+def finals_by_frame(model, pcm, pause_seconds):
+    """Fed 20 ms at a time as AudioSocket sends it: each final and how far into the audio
+    it came."""
+    decoder, pauses = StreamDecoder(model, 8000), PauseDetector(8000, pause_seconds or 1)
+    step = int(8000 * FRAME_SECONDS) * 2
+    came = []
+    for at in range(0, len(pcm), step):
+        frame = pcm[at:at + step]
+        heard = decoder.feed(frame)
+        if pause_seconds and pauses.hear(frame):
+            heard += decoder.end_sentence()
+        came += [(h, (at + len(frame)) / 2 / 8000) for h in heard if isinstance(h, Final)]
+    return came
+
+
+def test_a_pause_in_the_voice_ends_the_sentence_at_once(model, two_sentences):
+    """Vosk's own rules wait well over half a second on this unsure audio; the pause
+    detector closes each sentence 0.3 s into its pause (and the detector's own ~0.1 s of
+    hang-over), and the next sentence's word times go on from the stream's start."""
+    pcm, ends = two_sentences
+    came = finals_by_frame(model, pcm, pause_seconds=0.3)
+    assert len(came) == 2, came
+    for (final, at), end in zip(came, ends, strict=True):
+        assert 0.3 <= at - end <= 0.5, (at, end)
+        assert final.words and end - 1.5 < final.words[-1].end <= end + 0.2
+    assert came[1][0].start > ends[0]
+    # Vosk alone: no sentence final within half a second of its end (here: none in the
+    # 0.8 s pauses at all)
+    on_its_own = finals_by_frame(model, pcm, pause_seconds=None)
+    assert not any(0 <= at - end <= 0.5 for _, at in on_its_own for end in ends), on_its_own
+
+
+def test_silence_and_a_rate_it_cannot_take_end_no_sentence():
+    assert not PauseDetector(8000, 0.3).hear(b"\0\0" * 8000 * 2)
+    assert not PauseDetector(11025, 0.3).hear(b"\x10\x27" * 11025)
 
 
 def test_the_lexicon_check_names_the_words_the_model_lacks(model):
