@@ -11,12 +11,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.calls.call_log import CallLog
-from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
-from ivr.menu.spoken import SpokenChoices
+from ivr.menu.flow import TO_OPERATOR, Ask, Finish, LookupTicket, MainMenu, TicketStatus
+from ivr.menu.tree import MenuTree
 from ivr.telephony import dialplan_vars
 from ivr.telephony.agi_server import AgiChannel
 
@@ -26,6 +26,8 @@ RECORD_TIMEOUT = 2.0
 LOOKUP_TIMEOUT = 3.0
 
 TicketStatusLookup = Callable[[str], Awaitable[TicketStatus | None]]
+# A unit's code → the number to phone it on now (None: it has none staffed now)
+UnitNumber = Callable[[str], Awaitable[str | None]]
 # (call id, since: monotonic, wait: seconds) → the menu phrase said since then, if any
 HearPhrase = Callable[[str, float, float], Awaitable[str | None]]
 
@@ -34,29 +36,32 @@ async def no_tickets_yet(number: str) -> TicketStatus | None:
     return None
 
 
+async def no_units(code: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class MainMenuServices:
     call_log: CallLog
     sounds_dir: Path
+    # The menu live now (ivr/conf/live.py): each call keeps the one it started with.
+    tree: Callable[[], MenuTree]
     ticket_status: TicketStatusLookup = no_tickets_yet
-    limits: MenuLimits = field(default_factory=MenuLimits)
-    # Spoken choices (speech on): what the citizen said, and which key it stands for.
+    unit_number: UnitNumber = no_units
+    # Spoken choices (speech on): the menu phrase the citizen said, if any.
     hear: HearPhrase | None = None
-    choices: SpokenChoices | None = None
 
 
 async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
     call_id, caller = channel.request.unique_id, channel.request.caller
-    menu = MainMenu(services.limits)
+    menu = MainMenu(services.tree())
     try:
         step = menu.start()
         while not isinstance(step, Finish):
             if isinstance(step, Ask):
                 keys, said = await _ask(channel, step, services, call_id)
-                if said is not None and services.choices is not None:
-                    step = menu.on_said(services.choices.key_of(said))
-                else:
-                    step = menu.on_keys(keys)
+                step = (menu.on_said(menu.key_said(said)) if said is not None
+                        else menu.on_keys(keys))
             else:
                 step = await _look_up(menu, step, services.ticket_status)
     except BaseException:
@@ -65,6 +70,11 @@ async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
         await _record(services.call_log.menu_left(call_id, caller, menu.path))
         raise
 
+    unit_number = None
+    if step.route == "unit" and step.unit:
+        unit_number = await _unit_number(services, step.unit)
+        if unit_number is None:  # no number staffed now, or no lookup: an operator
+            step = Finish("queue", TO_OPERATOR, queue=menu.tree.operator)
     await _record(services.call_log.menu_left(call_id, caller, menu.path, step.route,
                                               step.request_kind))
     # The route is set before the goodbye prompt: whatever happens next, the dialplan knows.
@@ -73,6 +83,8 @@ async def main_menu(channel: AgiChannel, services: MainMenuServices) -> None:
         await channel.set_variable(dialplan_vars.REQUEST_KIND, step.request_kind)
     if step.emergency_number:
         await channel.set_variable(dialplan_vars.EMERGENCY_NUMBER, step.emergency_number)
+    if unit_number:
+        await channel.set_variable(dialplan_vars.UNIT_NUMBER, unit_number)
     await channel.set_variable(dialplan_vars.ROUTE, step.route)
     for prompt in step.prompts:
         await channel.stream_file(str(services.sounds_dir / prompt), escape_digits="")
@@ -120,6 +132,14 @@ async def _said(services: MainMenuServices, call_id: str, since: float,
         return await asyncio.wait_for(services.hear(call_id, since, wait), LOOKUP_TIMEOUT)
     except Exception:
         log.exception("spoken choice of %s not heard", call_id)
+        return None
+
+
+async def _unit_number(services: MainMenuServices, code: str) -> str | None:
+    try:
+        return await asyncio.wait_for(services.unit_number(code), LOOKUP_TIMEOUT)
+    except Exception:
+        log.exception("unit %s: no number to call; the caller goes to an operator", code)
         return None
 
 

@@ -222,6 +222,45 @@ def cmd_mic_test(args: argparse.Namespace, settings: Settings) -> int:
     return mic_test(settings, args.seconds)
 
 
+async def _unit_numbers(settings: Settings) -> dict[str, bool]:
+    """Unit code → whether it has a number to call: what the menu's unit keys must match."""
+    from ivr.main import build_ticket_service
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a check's output is its findings
+    db = Database(settings.db_url)
+    try:
+        await db.migrate()
+        units = await build_ticket_service(db, settings).units()
+    finally:
+        await db.close()
+    return {u["code"]: bool(u["phone"] or u["duty_phone"]) for u in units}
+
+
+def cmd_conf_check(_args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.conf import commands
+
+    return commands.check(settings, lambda: _unit_numbers(settings))
+
+
+def cmd_conf_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.conf import commands
+
+    return commands.apply(settings, lambda: _unit_numbers(settings), yes=args.yes,
+                          dry_run=args.dry_run)
+
+
+def cmd_conf_history(_args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.conf import commands
+
+    return commands.history(settings)
+
+
+def cmd_conf_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.conf import commands
+
+    return commands.rollback(settings, args.version)
+
+
 def cmd_asterisk_cli(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 
@@ -292,6 +331,24 @@ def parser() -> argparse.ArgumentParser:
                          "a model before it takes calls")
     mic.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     mic.set_defaults(func=cmd_mic_test)
+
+    conf = sub.add_parser("conf", help="the menu and what else an admin configures "
+                          "($HOTLINE_HOME/conf/)").add_subparsers(dest="conf_command",
+                                                                  required=True)
+    conf.add_parser("check", help="every mistake, as FILE:LINE: message; exit 1 if any"
+                    ).set_defaults(func=cmd_conf_check)
+    conf_apply = conf.add_parser("apply", help="check, show the change, put it live, verify, "
+                                 "roll back on failure")
+    conf_apply.add_argument("--yes", action="store_true", help="do not ask")
+    conf_apply.add_argument("--dry-run", action="store_true",
+                            help="check and show the change, but change nothing")
+    conf_apply.set_defaults(func=cmd_conf_apply)
+    conf.add_parser("history", help="every version applied: who, when, what changed"
+                    ).set_defaults(func=cmd_conf_history)
+    conf_rollback = conf.add_parser("rollback", help="put an earlier version live again")
+    conf_rollback.add_argument("version", nargs="?", type=int,
+                               help="the version (default: the one before the live one)")
+    conf_rollback.set_defaults(func=cmd_conf_rollback)
 
     ast = sub.add_parser("asterisk", help="the running Asterisk").add_subparsers(
         dest="asterisk_command", required=True)

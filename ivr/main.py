@@ -24,14 +24,15 @@ from ivr.callback_requests.service import CallbackRequests
 from ivr.calls import http as call_routes
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
+from ivr.conf.live import LiveConf
+from ivr.conf.store import ConfStore
 from ivr.errors import AsteriskError
 from ivr.listen_in import http as listen_in_routes
 from ivr.listen_in.service import ListenInService
 from ivr.live_view import http as live_view_routes
 from ivr.live_view.service import LiveView
 from ivr.menu.flow import TicketStatus
-from ivr.menu.prompts import build_prompts
-from ivr.menu.spoken import load_spoken_choices
+from ivr.menu.prompts import build_prompts, load_catalog
 from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
@@ -73,6 +74,7 @@ from store.db import Database
 from store.tasks import cancel_and_wait
 from store.transactions import writers_for
 from tickets.calendar import WorkCalendar
+from tickets.errors import TicketError
 from tickets.outbox import OutboxAdmin, OutboxWorker
 from tickets.rules import rules_for
 from tickets.service import TicketService
@@ -120,15 +122,15 @@ class Hotline:
                                  ari_password(settings), TAP_APP)
             taps = TapControl(self.ari, settings.local_host, settings.audiosocket_port)
             self.ari.on_event = taps.on_event
-        # One small file, read before the service takes a call (like the AMI secret).
-        self.spoken_choices = (load_spoken_choices(settings.menu_phrases)
-                               if settings.menu_phrases else load_spoken_choices())
         self.speech = SpeechService(settings.vosk_model, self.call_log,
                                     workers=settings.asr_workers,
                                     live_streams=settings.asr_live_streams, taps=taps,
                                     publish=self.pops.notify,
-                                    menu_phrases=self.spoken_choices.grammar(),
                                     endpoint_seconds=settings.asr_endpoint_seconds)
+        # The admin's configuration ($HOTLINE_HOME/conf/): the menu each new call gets,
+        # and the speech grammar of its phrases, swapped when a change is applied.
+        self.conf = LiveConf(ConfStore(settings.conf_dir),
+                             on_menu=lambda tree: self.speech.set_menu_phrases(tree.phrases()))
         if settings.vosk_model is not None:
             self.audiosocket = AudioSocketServer(self.speech.claim, settings.bind,
                                                  settings.audiosocket_port)
@@ -150,16 +152,19 @@ class Hotline:
     async def start(self) -> None:
         s = self.settings
         await self.db.migrate()
-        await build_prompts(s.sounds_dir, s.recorded_prompts_dir)
         await self.staffing.load()
+        await self.conf.start()
+        await build_prompts(s.sounds_dir, s.recorded_prompts_dir,
+                            {**await asyncio.to_thread(load_catalog),
+                             **self.conf.menu.prompt_texts})
         install, layout, changed_config = await asyncio.to_thread(self._prepare_asterisk)
         await self.seats.write_config()
 
         # The AGI server listens before Asterisk takes its first call.
         menu = MainMenuServices(
-            self.call_log, s.sounds_dir, self._ticket_status,
-            hear=self.speech.hear if s.vosk_model is not None else None,
-            choices=self.spoken_choices)
+            self.call_log, s.sounds_dir, lambda: self.conf.menu, self._ticket_status,
+            unit_number=self._unit_number,
+            hear=self.speech.hear if s.vosk_model is not None else None)
         # The route budget outlasts the dialplan's timeout by a little: Asterisk tells the
         # route first (HANGUP), and only a route that does not listen is cut off.
         routes = {
@@ -232,6 +237,7 @@ class Hotline:
         self._stopping = True
         await cancel_and_wait(self._asterisk_keeper)
         await self.staffing.stop()
+        await self.conf.stop()
         if self.watchdog:
             await self.watchdog.stop()
         if self.agi:  # callers still in the menu are handed to the queue first
@@ -270,6 +276,14 @@ class Hotline:
         """IVR menu 5: what a caller hears for a ticket number (status only, no identity)."""
         status = await self.tickets.status_of(number)
         return TicketStatus(number, f"ticket_status_{status}") if status else None
+
+    async def _unit_number(self, code: str) -> str | None:
+        """A menu key straight to a unit: the number to phone it on now."""
+        try:
+            _unit, number = await self.tickets.unit_to_call(code)
+        except TicketError:  # unknown, or no number staffed now: the caller gets an operator
+            return None
+        return number
 
     async def health(self) -> dict[str, str]:
         """What is up, with what is coming back named too: "seats": "restoring" until

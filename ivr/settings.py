@@ -181,9 +181,6 @@ class Settings(BaseSettings):
     # (recognizer/pauses.py; the model's own rules are set to it too). Shorter: text
     # sooner, long sentences cut at their pauses.
     asr_endpoint_seconds: Annotated[float, Field(ge=0.1, le=5)] = 0.3
-    # What a citizen may say at the main menu instead of a key; unset, the phrases of
-    # ivr/menu/spoken_choices.toml.
-    menu_phrases: Path | None = None
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
     asterisk_root: Path = Path("/opt/hotline-asterisk-22")
@@ -240,6 +237,11 @@ class Settings(BaseSettings):
     def schedule_path(self) -> Path:
         """Staffed hours (TOML); without the file, the city's preset (7×24 for most)."""
         return self.schedule_file or self.home / "schedule.toml"
+
+    @property
+    def conf_dir(self) -> Path:
+        """What an admin edits (the menu…), applied with `hotline conf apply` (ivr/conf/)."""
+        return self.home / "conf"
 
     @property
     def asterisk_dir(self) -> Path:

@@ -1,7 +1,9 @@
-"""The main voice menu as a pure state machine: keys in, steps out. No I/O, no loop.
+"""The voice menu as a pure state machine over the configured tree (ivr/menu/tree.py):
+keys in, steps out. No I/O, no loop.
 
 A driver (agi_scripts.main_menu) executes each step — play and collect keys, look a
-ticket up — and feeds the result back, until the menu answers with a Finish.
+ticket up — and feeds the result back, until the menu answers with a Finish. A call keeps
+the tree it started with: a menu applied meanwhile reaches the calls that come after.
 """
 
 from __future__ import annotations
@@ -10,24 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-# Keys of the main menu → the kind of request (the ticket kinds of README "Tickets").
-REQUEST_KINDS = {"1": "consultation", "2": "complaint", "3": "help", "4": "suggestion"}
-EMERGENCY_NUMBERS = {"1": "110", "2": "119", "3": "120", "4": "122"}
-KEY_PROGRESS, KEY_EMERGENCY, KEY_REPEAT, KEY_OPERATOR = "5", "8", "9", "0"
-KEY_BACK = "*"
+from ivr.menu.config import default_tree
+from ivr.menu.tree import Destination, MenuTree, Node
 
-
-@dataclass(frozen=True)
-class MenuLimits:
-    # Invalid key or silence: the menu is replayed twice, the third failure goes to an operator.
-    max_failures: int = 3
-    # A citizen in an emergency who fumbles gets an operator after one replay.
-    max_emergency_failures: int = 2
-    # Bounds a caller who keeps pressing 9 or browsing tickets: then an operator takes over.
-    max_menu_plays: int = 8
-    key_timeout_ms: int = 6000
-    ticket_digit_timeout_ms: int = 8000
-    max_ticket_digits: int = 20
+# Fixed prompts of the flow itself (ivr/menu/prompt_catalog.toml).
+TO_OPERATOR = ("to_operator",)
+TICKET_NUMBER_PROMPT = "ticket_number_prompt"
 
 
 @dataclass(frozen=True)
@@ -37,8 +27,8 @@ class Ask:
     prompts: tuple[str, ...]
     max_digits: int = 1
     timeout_ms: int = 6000
-    # The main menu: a spoken choice counts too (ivr/menu/spoken.py). How the answer may
-    # come, not what is asked: left out of comparisons.
+    # A spoken choice counts too (ivr/menu/tree.py phrases). How the answer may come,
+    # not what is asked: left out of comparisons.
     spoken: bool = field(default=False, compare=False)
 
 
@@ -51,10 +41,12 @@ class LookupTicket:
 class Finish:
     """Leave the IVR: play the prompts, then the dialplan routes the call."""
 
-    route: str  # "queue" | "emergency"
+    route: str  # "queue" | "emergency" | "unit" | "message"
     prompts: tuple[str, ...]
     request_kind: str | None = None
     emergency_number: str | None = None
+    unit: str | None = None
+    queue: str | None = None
 
 
 Step = Ask | LookupTicket | Finish
@@ -68,12 +60,11 @@ class TicketStatus:
     status_prompt: str
 
 
-class _State(Enum):
-    MAIN = "main"
-    EMERGENCY = "emergency"
+class _Awaiting(Enum):
+    KEY = "key"
     TICKET_NUMBER = "ticket_number"
-    TICKET_LOOKUP = "ticket_lookup"
-    DONE = "done"
+    TICKET_STATUS = "ticket_status"
+    NOTHING = "nothing"
 
 
 def spoken_digits(number: str) -> tuple[str, ...]:
@@ -82,118 +73,118 @@ def spoken_digits(number: str) -> tuple[str, ...]:
 
 @dataclass
 class MainMenu:
-    limits: MenuLimits = field(default_factory=MenuLimits)
+    tree: MenuTree = field(default_factory=default_tree)
     # The caller's choices in order, as stored on the call record (ivr_path).
     path: list[str] = field(default_factory=list)
-    _state: _State = _State.MAIN
+    _node: str = ""
+    _came_from: list[str] = field(default_factory=list)  # the nodes `back` returns to
+    _awaiting: _Awaiting = _Awaiting.KEY
     _failures: int = 0
     _plays: int = 0
 
     def start(self) -> Step:
-        return self._main(("welcome", "main_menu"))
+        self._node = self.tree.start
+        return self._play((*self.tree.welcome, *self.node.prompts))
+
+    @property
+    def node(self) -> Node:
+        return self.tree.nodes[self._node]
 
     def on_keys(self, keys: str) -> Step:
         """The caller keyed `keys` ('' = silence) in answer to the last Ask."""
-        if self._state is _State.MAIN:
-            return self._on_main_key(keys)
-        if self._state is _State.EMERGENCY:
-            return self._on_emergency_key(keys)
-        if self._state is _State.TICKET_NUMBER:
+        if self._awaiting is _Awaiting.KEY:
+            return self._on_key(keys)
+        if self._awaiting is _Awaiting.TICKET_NUMBER:
             return self._on_ticket_number(keys)
-        raise RuntimeError(f"no keys expected in state {self._state.value}")
+        raise RuntimeError(f"no keys expected while awaiting {self._awaiting.value}")
+
+    def key_said(self, heard: str) -> str | None:
+        """The key a recognised phrase stands for in the node the caller is in."""
+        return self.node.key_said(heard)
 
     def on_said(self, key: str | None) -> Step:
-        """The caller pressed nothing but said a menu phrase (the key it stands for), or
-        something that is none (None): like a key, or like an invalid one."""
-        if self._state is not _State.MAIN:
-            raise RuntimeError(f"no speech expected in state {self._state.value}")
+        """The caller pressed nothing but said a phrase (the key it stands for,
+        key_said), or something that is none (None): like a key, or like an invalid one."""
+        if self._awaiting is not _Awaiting.KEY:
+            raise RuntimeError(f"no speech expected while awaiting {self._awaiting.value}")
         if key is None:
-            return self._failed("speech", self.limits.max_failures,
-                                lambda p: self._main((p, "main_menu")))
-        return self._on_main_key(key)
+            return self._failed("speech", self._retry)
+        return self._on_key(key)
 
     def on_ticket_status(self, status: TicketStatus | None, *, failed: bool = False) -> Step:
-        if self._state is not _State.TICKET_LOOKUP:
-            raise RuntimeError(f"no ticket status expected in state {self._state.value}")
+        if self._awaiting is not _Awaiting.TICKET_STATUS:
+            raise RuntimeError(f"no ticket status expected while awaiting "
+                               f"{self._awaiting.value}")
         if failed:
             heard: tuple[str, ...] = ("ticket_lookup_failed",)
         elif status is None:
             heard = ("ticket_not_found",)
         else:
             heard = ("ticket_status_intro", *spoken_digits(status.number), status.status_prompt)
-        return self._main((*heard, "main_menu"))
+        return self._play((*heard, *self.node.prompts))
 
-    # -- states ---------------------------------------------------------------------------
+    # -- steps ----------------------------------------------------------------------------
 
-    def _main(self, prompts: tuple[str, ...]) -> Step:
+    def _play(self, prompts: tuple[str, ...]) -> Step:
+        """The current node's question, after `prompts` (which end with its own)."""
         self._plays += 1
-        if self._plays > self.limits.max_menu_plays:
+        if self._plays > self.tree.max_plays:
             self.path.append("menu_limit")
             return self._to_operator()
-        self._state = _State.MAIN
-        return Ask(prompts, 1, self.limits.key_timeout_ms, spoken=True)
+        self._awaiting = _Awaiting.KEY
+        return Ask(prompts, 1, self.node.timeout_ms, spoken=self.node.spoken)
 
-    def _on_main_key(self, key: str) -> Step:
-        if key in REQUEST_KINDS:
-            kind = REQUEST_KINDS[key]
-            self.path.append(kind)
-            return self._finish(Finish("queue", (f"ack_{kind}", "to_operator"), request_kind=kind))
-        if key == KEY_OPERATOR:
-            self.path.append("operator")
-            return self._to_operator()
-        if key == KEY_REPEAT:
-            self.path.append("repeat")
-            self._failures = 0
-            return self._main(("main_menu",))
-        if key == KEY_PROGRESS:
-            self.path.append("progress")
-            self._failures = 0
-            self._state = _State.TICKET_NUMBER
-            return Ask(("ticket_number_prompt",), self.limits.max_ticket_digits,
-                       self.limits.ticket_digit_timeout_ms)
-        if key == KEY_EMERGENCY:
-            self.path.append("emergency")
-            self._failures = 0
-            self._state = _State.EMERGENCY
-            return Ask(("emergency_menu",), 1, self.limits.key_timeout_ms)
-        return self._failed(key, self.limits.max_failures, lambda p: self._main((p, "main_menu")))
+    def _retry(self, why: str) -> Step:
+        return self._play((why, *self.node.prompts))
 
-    def _on_emergency_key(self, key: str) -> Step:
-        if key in EMERGENCY_NUMBERS:
-            number = EMERGENCY_NUMBERS[key]
-            self.path.append(f"emergency:{number}")
-            return self._finish(
-                Finish("emergency", ("emergency_connecting",), emergency_number=number)
-            )
-        if key == KEY_BACK:
-            self.path.append("back")
-            self._failures = 0
-            return self._main(("main_menu",))
-        return self._failed(key, self.limits.max_emergency_failures,
-                            lambda p: Ask((p, "emergency_menu"), 1, self.limits.key_timeout_ms))
+    def _on_key(self, key: str) -> Step:
+        destination = self.node.keys.get(key)
+        if destination is None:
+            return self._failed(key, self._retry)
+        self.path.append(destination.label)
+        return self._go(destination)
+
+    def _go(self, d: Destination) -> Step:
+        if d.kind == "queue":
+            return self._finish(Finish("queue", d.say or TO_OPERATOR, request_kind=d.request_kind,
+                                       queue=d.target))
+        if d.kind == "emergency":
+            return self._finish(Finish("emergency", d.say, emergency_number=d.target))
+        if d.kind == "unit":
+            return self._finish(Finish("unit", d.say, unit=d.target))
+        if d.kind == "message":
+            return self._finish(Finish("message", d.say))
+        self._failures = 0
+        if d.kind == "lookup":
+            self._awaiting = _Awaiting.TICKET_NUMBER
+            return Ask((TICKET_NUMBER_PROMPT,), self.tree.ticket_digits,
+                       self.tree.ticket_timeout_ms)
+        if d.kind == "menu":
+            self._came_from.append(self._node)
+            self._node = d.target
+        elif d.kind == "back" and self._came_from:
+            self._node = self._came_from.pop()
+        return self._play(self.node.prompts)  # also repeat
 
     def _on_ticket_number(self, digits: str) -> Step:
         number = digits.rstrip("#")
         if number.isdigit():
             self.path.append(f"ticket:{number}")
-            self._state = _State.TICKET_LOOKUP
+            self._awaiting = _Awaiting.TICKET_STATUS
             return LookupTicket(number)
-        # Nothing usable keyed: back to the main menu, counted as a failure.
-        return self._failed(digits, self.limits.max_failures,
-                            lambda p: self._main((p, "main_menu")))
+        # Nothing usable keyed: back to the node's question, counted as a failure.
+        return self._failed(digits, self._retry)
 
-    # -- shared -----------------------------------------------------------------------------
-
-    def _failed(self, keys: str, limit: int, retry: Callable[[str], Step]) -> Step:
+    def _failed(self, keys: str, retry: Callable[[str], Step]) -> Step:
         self.path.append(f"invalid:{keys}" if keys else "timeout")
         self._failures += 1
-        if self._failures >= limit:
+        if self._failures >= self.node.max_failures:
             return self._to_operator()
         return retry("invalid_choice" if keys else "no_input")
 
     def _to_operator(self) -> Finish:
-        return self._finish(Finish("queue", ("to_operator",)))
+        return self._finish(Finish("queue", TO_OPERATOR, queue=self.tree.operator))
 
     def _finish(self, finish: Finish) -> Finish:
-        self._state = _State.DONE
+        self._awaiting = _Awaiting.NOTHING
         return finish

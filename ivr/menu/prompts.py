@@ -54,8 +54,19 @@ class PromptSource:
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def recorded_ids(recorded_dir: Path) -> set[str]:
+    """The prompt ids an admin has a recording of (blocking: a directory listing)."""
+    if not recorded_dir.is_dir():
+        return set()
+    return {p.stem for p in recorded_dir.iterdir() if p.suffix in RECORDING_SUFFIXES}
+
+
 def prompt_sources(catalog: dict[str, str], recorded_dir: Path) -> list[PromptSource]:
+    """Every prompt of the catalog, and every recording of a prompt it has no text for
+    (a menu may play a recording alone)."""
     sources = []
+    for prompt_id in sorted(recorded_ids(recorded_dir) - set(catalog)):
+        catalog = {**catalog, prompt_id: ""}
     for prompt_id, text in catalog.items():
         recording = next(
             (recorded_dir / f"{prompt_id}{suffix}" for suffix in RECORDING_SUFFIXES

@@ -131,13 +131,23 @@ class SpeechService:
             log.error("speech is down: %s", exc)
             return
         self.pool = DecoderPool(model, self._workers, self._live_streams)
-        if self._menu_phrases:
-            self.missing_words = model.missing_words(self._menu_phrases)
-            if self.missing_words:
-                log.error("the speech model does not know these words of the menu's phrases "
-                          "(ivr/menu/spoken_choices.toml), which cannot be recognised: %s",
-                          " ".join(self.missing_words))
+        self._check_phrases()
         self.state = "up"
+
+    def set_menu_phrases(self, phrases: list[str]) -> None:
+        """A new menu went live: callers who arrive from now on are heard for its
+        phrases (a stream keeps the grammar it started with)."""
+        self._menu_phrases = phrases
+        self._check_phrases()
+
+    def _check_phrases(self) -> None:
+        if self.pool is None or not self._menu_phrases:
+            return
+        self.missing_words = self.pool.model.missing_words(self._menu_phrases)
+        if self.missing_words:
+            log.error("the speech model does not know these words of the menu's phrases "
+                      "($HOTLINE_HOME/conf/menu.toml), which cannot be recognised: %s",
+                      " ".join(self.missing_words))
 
     async def ready(self) -> bool:
         """Wait for the model, if one is configured; True when speech is up."""

@@ -137,6 +137,7 @@ def template_values(
         "queue_announce_seconds": str(settings.queue_announce_seconds),
         "queue_min_announce_seconds": str(min(15, settings.queue_announce_seconds)),
         "queue_offer_seconds": str(settings.queue_offer_seconds),
+        "transfer_ring_seconds": str(int(settings.transfer_ring_seconds)),
         "staffed": "yes" if staffed else "no",
         "ivr_max_seconds": str(int(settings.ivr_max_seconds)),
         "bench_dialplan": "yes" if bench_dialplan else "no",

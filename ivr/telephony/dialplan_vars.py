@@ -6,6 +6,8 @@ CALL_ID = "HOTLINE_CALL_ID"
 ROUTE = "HOTLINE_ROUTE"
 IVR_PATH = "HOTLINE_IVR_PATH"
 EMERGENCY_NUMBER = "HOTLINE_EMERGENCY_NUMBER"
+# A menu key straight to a unit (route "unit"): the number hotline-unit dials.
+UNIT_NUMBER = "HOTLINE_UNIT_NUMBER"
 # "__" makes Asterisk copy it onto the operator's channel, for the screen pop.
 REQUEST_KIND = "__HOTLINE_REQUEST_KIND"
 # Set by the callback_request route once a callback is registered.

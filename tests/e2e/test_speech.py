@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from ivr.menu.config import DEFAULT_MENU_FILE
 from tests.support.phone import Phone, seat_phone
 from tests.support.sipp import DtmfInfo, Hangup, Pause, PlayPcap, call
 from tests.support.speech import GREETING, THANKS, korean_model_path, spoken_wav
@@ -24,20 +26,23 @@ from tests.support.websocket import Browser
 SEAT = "1301"
 
 
-# Korean words standing in for the Mandarin phrases (the model every test uses is Korean).
-PHRASES = f'''[main]
-"2" = ["{THANKS}"]
-"0" = ["{GREETING}"]
-'''
+def korean_menu() -> str:
+    """The default menu with Korean words standing in for its Mandarin phrases (the model
+    every test uses is Korean): 2 (complaint) and 0 (operator) may be said."""
+    text = re.sub(r", phrases = \[[^\]]*\]", "", DEFAULT_MENU_FILE.read_text(encoding="utf-8"))
+    text = text.replace('say = ["ack_complaint", "to_operator"]',
+                        f'say = ["ack_complaint", "to_operator"], phrases = ["{THANKS}"]')
+    return text.replace('"0" = { queue = "hotline", say = ["to_operator"]',
+                        f'"0" = {{ queue = "hotline", say = ["to_operator"], '
+                        f'phrases = ["{GREETING}"]')
 
 
 @pytest.fixture(scope="module")
 def speech_stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("speech")
-    phrases = home.parent / "phrases.toml"
-    phrases.write_text(PHRASES, encoding="utf-8")
-    stack = Stack(stack_env(home, HOTLINE_VOSK_MODEL=str(korean_model_path()),
-                            HOTLINE_MENU_PHRASES=str(phrases)))
+    (home / "conf").mkdir()  # the admin's menu, there before the first start
+    (home / "conf" / "menu.toml").write_text(korean_menu(), encoding="utf-8")
+    stack = Stack(stack_env(home, HOTLINE_VOSK_MODEL=str(korean_model_path())))
     stack.start()
     for argv in (("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD),
                  ("seats", "add", SEAT, "--password", f"seat-{SEAT}-pass"),

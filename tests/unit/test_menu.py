@@ -1,8 +1,13 @@
 """The main menu's call flow, branch by branch, without Asterisk."""
 
+from dataclasses import replace
+
 import pytest
 
-from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, MenuLimits, TicketStatus
+from ivr.menu.config import default_tree
+from ivr.menu.flow import Ask, Finish, LookupTicket, MainMenu, TicketStatus
+
+OPERATOR = Finish("queue", ("to_operator",), queue="hotline")
 
 
 def drive(menu: MainMenu, *keys: str):
@@ -23,13 +28,14 @@ def test_welcome_then_menu_one_key():
 def test_request_kinds_go_to_the_queue_with_their_kind(key, kind):
     menu = MainMenu()
     step = drive(menu, key)
-    assert step == Finish("queue", (f"ack_{kind}", "to_operator"), request_kind=kind)
+    assert step == Finish("queue", (f"ack_{kind}", "to_operator"), request_kind=kind,
+                           queue="hotline")
     assert menu.path == [kind]
 
 
 def test_zero_is_the_operator():
     menu = MainMenu()
-    assert drive(menu, "0") == Finish("queue", ("to_operator",))
+    assert drive(menu, "0") == OPERATOR
     assert menu.path == ["operator"]
 
 
@@ -55,7 +61,7 @@ def test_three_invalid_keys_reach_an_operator():
     assert first == Ask(("invalid_choice", "main_menu"), 1, 6000)
     second = menu.on_keys("#")
     assert second == Ask(("invalid_choice", "main_menu"), 1, 6000)
-    assert menu.on_keys("6") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("6") == OPERATOR
     assert menu.path == ["invalid:7", "invalid:#", "invalid:6"]
 
 
@@ -63,13 +69,13 @@ def test_silence_replays_twice_then_operator():
     menu = MainMenu()
     assert drive(menu, "") == Ask(("no_input", "main_menu"), 1, 6000)
     assert menu.on_keys("") == Ask(("no_input", "main_menu"), 1, 6000)
-    assert menu.on_keys("") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("") == OPERATOR
     assert menu.path == ["timeout", "timeout", "timeout"]
 
 
 def test_mixed_silence_and_garbage_count_together():
     menu = MainMenu()
-    assert drive(menu, "", "*", "") == Finish("queue", ("to_operator",))
+    assert drive(menu, "", "*", "") == OPERATOR
 
 
 def test_progress_asks_for_a_ticket_number_and_looks_it_up():
@@ -83,7 +89,7 @@ def test_progress_asks_for_a_ticket_number_and_looks_it_up():
     assert step.prompts[1:-2] == tuple(f"digit_{d}" for d in "20261121001")
     assert step.prompts[-2:] == ("ticket_status_processing", "main_menu")
     assert menu.path == ["progress", "ticket:20261121001"]
-    assert menu.on_keys("0") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("0") == OPERATOR
 
 
 def test_unknown_ticket_says_not_found_and_returns_to_the_menu():
@@ -103,7 +109,7 @@ def test_no_ticket_number_keyed_counts_as_a_failure():
     menu = MainMenu()
     assert drive(menu, "5", "") == Ask(("no_input", "main_menu"), 1, 6000)
     assert menu.on_keys("*") == Ask(("invalid_choice", "main_menu"), 1, 6000)
-    assert menu.on_keys("") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("") == OPERATOR
 
 
 @pytest.mark.parametrize("key, number", [("1", "110"), ("2", "119"), ("3", "120"),
@@ -119,22 +125,23 @@ def test_emergency_transfers_to_the_right_number(key, number):
 def test_emergency_star_goes_back_to_the_main_menu():
     menu = MainMenu()
     assert drive(menu, "8", "*") == Ask(("main_menu",), 1, 6000)
-    assert menu.on_keys("3") == Finish("queue", ("ack_help", "to_operator"), request_kind="help")
+    assert menu.on_keys("3") == Finish("queue", ("ack_help", "to_operator"), request_kind="help",
+                                       queue="hotline")
 
 
 def test_fumbling_in_an_emergency_reaches_an_operator_after_one_replay():
     menu = MainMenu()
     assert drive(menu, "8", "9") == Ask(("invalid_choice", "emergency_menu"), 1, 6000)
-    assert menu.on_keys("") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("") == OPERATOR
 
 
 def test_endless_repeating_is_bounded():
-    menu = MainMenu(MenuLimits(max_menu_plays=4))
+    menu = MainMenu(replace(default_tree(), max_plays=4))
     step = menu.start()
     for _ in range(3):
         step = menu.on_keys("9")
     assert isinstance(step, Ask)
-    assert menu.on_keys("9") == Finish("queue", ("to_operator",))
+    assert menu.on_keys("9") == OPERATOR
     assert menu.path[-1] == "menu_limit"
 
 
@@ -146,39 +153,20 @@ def test_keys_after_the_menu_finished_are_a_programming_error():
 
 
 def test_a_spoken_choice_counts_like_its_key_and_an_unknown_one_like_a_wrong_key():
-    from ivr.menu.flow import Finish, MainMenu
-
     menu = MainMenu()
     first = menu.start()
     assert first.spoken
     again = menu.on_said(None)  # said something that is no menu phrase
     assert again.prompts == ("invalid_choice", "main_menu") and again.spoken
-    done = menu.on_said("2")
+    assert menu.key_said("我 要  投诉") == "2" and menu.key_said("天气") is None
+    done = menu.on_said(menu.key_said("投诉"))
     assert isinstance(done, Finish) and done.request_kind == "complaint"
     assert menu.path == ["invalid:speech", "complaint"]
 
 
-def test_the_spoken_choices_file():
-
-    from ivr.menu.spoken import load_spoken_choices
-
-    choices = load_spoken_choices()
-    assert choices.key_of("我 要  投诉") == "2" and choices.key_of("人工") == "0"
-    assert choices.key_of("天气") is None
-    assert "转 人工" in choices.grammar()
-    assert len(choices.grammar()) == len(set(choices.grammar()))
-
-
-def test_a_broken_spoken_choices_file_is_named(tmp_path):
-    import pytest
-
-    from ivr.errors import ConfigurationError
-    from ivr.menu.spoken import load_spoken_choices
-
-    bad = tmp_path / "phrases.toml"
-    bad.write_text('[main]\n"8" = ["救命"]\n')
-    with pytest.raises(ConfigurationError, match=r"phrases\.toml: key '8'"):
-        load_spoken_choices(bad)
-    bad.write_text('[main\n')
-    with pytest.raises(ConfigurationError, match=r"phrases\.toml"):
-        load_spoken_choices(bad)
+def test_the_default_menus_phrases_are_the_speech_grammar():
+    phrases = default_tree().phrases()
+    assert "转 人工" in phrases and "查 进度" in phrases
+    assert len(phrases) == len(set(phrases))
+    emergency = default_tree().nodes["emergency"]
+    assert not emergency.spoken  # an emergency is keyed, never guessed from speech

@@ -44,7 +44,6 @@ DEFAULTS = {
     "HOTLINE_ASR_WORKERS": str(os.cpu_count()),  # one decoding thread per core
     "HOTLINE_ASR_LIVE_STREAMS": "4",
     "HOTLINE_ASR_ENDPOINT_SECONDS": "0.3",
-    "HOTLINE_MENU_PHRASES": "",
     "HOTLINE_LOG_LEVEL": "INFO",
     "HOTLINE_ASTERISK_ROOT": "/opt/hotline-asterisk-22",
     "HOTLINE_BENCH_DIALPLAN": "0",

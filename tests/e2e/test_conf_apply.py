@@ -1,0 +1,92 @@
+"""An admin changes the menu while citizens are in it and in the queue: `hotline conf
+apply` puts it live on the real hotline, nobody is dropped, the calls already in the menu
+finish on the menu they started with, and the next calls get the new one; `hotline conf
+rollback` brings the old menu back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.sipp import DtmfInfo, Hangup, Pause, call
+from tests.support.stack import eventually
+
+# The new menu: key 1 now files praise (表扬) instead of a consultation.
+OLD_KEY_1 = ('"1" = { queue = "hotline", kind = "consultation", say = ["ack_consultation", '
+             '"to_operator"]')
+NEW_KEY_1 = '"1" = { queue = "hotline", kind = "praise", say = ["to_operator"]'
+
+
+async def ended(stack, caller):
+    record = await stack.call_of(caller)
+    return record if record and record["ended"] else None
+
+
+async def test_a_menu_applied_while_calls_are_up_reaches_only_the_next_calls(stack):
+    menu = stack.home / "conf" / "menu.toml"
+    text = menu.read_text(encoding="utf-8")
+    assert OLD_KEY_1 in text
+    # Citizens already in the menu (they key 1 after the apply) and in the queue.
+    in_menu = [f"1390000{n:04d}" for n in range(6)]
+    in_queue = [f"1391000{n:04d}" for n in range(4)]
+    calls = [asyncio.create_task(call(stack.sip_port, c, [Pause(9000), DtmfInfo("1"),
+                                                            Pause(4000), Hangup()]))
+             for c in in_menu]
+    calls += [asyncio.create_task(call(stack.sip_port, c, [Pause(1500), DtmfInfo("0"),
+                                                             Pause(14000), Hangup()]))
+              for c in in_queue]
+    try:
+        async def all_in_queue():
+            records = [await stack.call_of(c) for c in in_queue]
+            return all(r and r["queue"] == "hotline" for r in records) or None
+
+        await eventually(all_in_queue, timeout=30, what="the queued callers in the queue")
+        menu.write_text(text.replace(OLD_KEY_1, NEW_KEY_1), encoding="utf-8")
+        applied = await asyncio.to_thread(stack.cli, "conf", "apply", "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "-" + OLD_KEY_1 in applied.stdout and "+" + NEW_KEY_1 in applied.stdout
+        assert "is live" in applied.stdout
+
+        newcomer = "13920000001"
+        new_call = await call(stack.sip_port, newcomer, [Pause(1500), DtmfInfo("1"),
+                                                         Pause(4000), Hangup()])
+        assert new_call.ok, new_call.output[-2000:]
+        results = await asyncio.gather(*calls)
+    finally:
+        for task in calls:
+            task.cancel()
+        rolled = await asyncio.to_thread(stack.cli, "conf", "rollback")
+
+    assert all(r.ok for r in results), [r.output[-500:] for r in results if not r.ok]
+    for caller in in_menu:  # the menu they started with
+        record = await eventually(lambda c=caller: ended(stack, c), what=f"end of {caller}")
+        assert record["ivr_path"] == ["consultation"], caller
+    for caller in in_queue:  # kept their place until they hung up
+        record = await eventually(lambda c=caller: ended(stack, c), what=f"end of {caller}")
+        assert (record["queue"], record["outcome"]) == ("hotline", "abandoned"), caller
+    record = await eventually(lambda: ended(stack, newcomer), what="end of the new call")
+    assert (record["ivr_path"], record["request_kind"]) == (["praise"], "praise")
+
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert menu.read_text(encoding="utf-8") == text  # the working copy is the old menu again
+    history = stack.cli("conf", "history").stdout.splitlines()
+    assert "rollback to version" in history[-1] and history[-1].startswith("*")
+
+
+def test_conf_check_names_a_mistake_at_its_line(stack):
+    menu = stack.home / "conf" / "menu.toml"
+    text = menu.read_text(encoding="utf-8")
+    try:
+        menu.write_text(text.replace('"9" = { repeat = true }',
+                                     '"9" = { repeat = true }\n"7" = { queue = "nightshift" }'),
+                        encoding="utf-8")
+        checked = stack.cli("conf", "check")
+        line = next(n for n, t in enumerate(menu.read_text().splitlines(), 1)
+                    if t.startswith('"7" ='))
+        assert checked.returncode == 1
+        assert checked.stdout.strip() == (f"{menu}:{line}: key 7: queue 'nightshift' does "
+                                          "not exist — use one of hotline")
+        refused = stack.cli("conf", "apply", "--yes")
+        assert refused.returncode == 1 and "nothing was changed" in refused.stderr
+    finally:
+        menu.write_text(text, encoding="utf-8")
+    assert stack.cli("conf", "check").returncode == 0
