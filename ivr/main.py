@@ -56,6 +56,7 @@ from ivr.telephony.asterisk_config import (
     prepare_data_dir,
     render_all,
     template_values,
+    with_overrides,
     write_config,
 )
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
@@ -227,9 +228,12 @@ class Hotline:
         s.recordings_dir.mkdir(parents=True, exist_ok=True)
         install = AsteriskInstall.locate(s.asterisk_root)
         layout = install.layout(s.asterisk_dir)
-        changed = write_config(layout, render_all(template_values(
-            s, layout, self._ami_secret, bench_dialplan=self._bench_dialplan,
-            staffed=self.staffing.staffed(), ari_password=ari_password(s))))
+        values = template_values(s, layout, self._ami_secret,
+                                 bench_dialplan=self._bench_dialplan,
+                                 staffed=self.staffing.staffed(), ari_password=ari_password(s))
+        # The templates, and the admin's own Asterisk files of the live configuration.
+        changed = write_config(layout, with_overrides(render_all(values),
+                                                      self.conf.asterisk_overrides(), values))
         prepare_data_dir(layout, s.sounds_dir)
         return install, layout, changed
 

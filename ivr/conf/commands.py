@@ -8,9 +8,16 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 
-from ivr.conf.apply import ApplyResult, Prompts, apply_working_copy, roll_back
+from ivr.conf.apply import (
+    ApplyResult,
+    Prompts,
+    apply_working_copy,
+    check_override_names,
+    roll_back,
+)
+from ivr.conf.asterisk_live import AsteriskSide
 from ivr.conf.check import check_menu, known_world
-from ivr.conf.store import ConfStore
+from ivr.conf.store import ConfStore, asterisk_overrides
 from ivr.menu.checks import KnownWorld
 from ivr.settings import Settings
 
@@ -37,7 +44,11 @@ def check(settings: Settings, units: UnitNumbers) -> int:
         world = await _world(settings, units)
         _tree, findings = await asyncio.to_thread(
             check_menu, store.working_file("menu.toml"), world)
-        for finding in findings:
+        findings += await asyncio.to_thread(check_override_names, store)
+        overrides = await asyncio.to_thread(asterisk_overrides, store.dir)
+        if overrides:  # the admin's own Asterisk files: a scratch Asterisk loads them
+            findings += await AsteriskSide(settings).check(overrides)
+        for finding in sorted(findings, key=lambda f: (str(f.file), f.line)):
             print(finding)
         if not findings:
             print(f"{settings.conf_dir}: no problems found")
@@ -61,14 +72,15 @@ def apply(settings: Settings, units: UnitNumbers, *, yes: bool, dry_run: bool) -
         return await apply_working_copy(
             ConfStore(settings.conf_dir), world,
             Prompts(settings.sounds_dir, settings.recorded_prompts_dir),
-            by=_who(), confirm=_showing_diff(confirm), dry_run=dry_run)
+            AsteriskSide(settings), by=_who(), confirm=_showing_diff(confirm),
+            dry_run=dry_run)
 
     return _report(asyncio.run(run()), show_diff=dry_run)
 
 
 def rollback(settings: Settings, to: int | None) -> int:
-    return _report(asyncio.run(roll_back(ConfStore(settings.conf_dir), to, by=_who())),
-                   show_diff=True)
+    return _report(asyncio.run(roll_back(ConfStore(settings.conf_dir), AsteriskSide(settings),
+                                         to, by=_who())), show_diff=True)
 
 
 def history(settings: Settings) -> int:

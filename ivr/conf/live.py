@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.conf.store import ConfStore
+from ivr.conf.store import ConfStore, asterisk_overrides
 from ivr.errors import ConfigurationError
 from ivr.menu.config import load_tree
 from ivr.menu.tree import MenuTree
@@ -69,6 +69,10 @@ class LiveConf:
         if self._menu is None:
             raise RuntimeError("the configuration is not loaded yet")
         return self._menu
+
+    def asterisk_overrides(self) -> dict[str, str]:
+        """The live version's own Asterisk files (blocking: reads them)."""
+        return asterisk_overrides(self._store.version_dir(self.version))
 
     async def start(self) -> None:
         """Load the live version (made from the defaults on a first run); a broken live

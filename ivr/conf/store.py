@@ -1,7 +1,10 @@
 """The admin's configuration on disk: what they edit, every version applied, and which
 version is live. Blocking file work: the service calls it from a worker.
 
-    $HOTLINE_HOME/conf/menu.toml          the working copy an admin edits
+    $HOTLINE_HOME/conf/menu.toml          the working copy an admin edits: the menu,
+    $HOTLINE_HOME/conf/asterisk/*.conf    and Asterisk files of their own (a template's
+                                          name replaces it; extensions_*.conf are added
+                                          to the dialplan)
     $HOTLINE_HOME/conf/.versions/0003/    each applied version: its files and meta.json
                                           (who, when, what changed, the check's result)
     $HOTLINE_HOME/conf/.live → .versions/0003
@@ -23,8 +26,9 @@ from pathlib import Path
 from ivr.menu.config import DEFAULT_MENU_FILE
 from store.files import write_atomically
 
-# Each file an admin edits, and the repo's default it starts as.
+# The files an admin starts with, from the repo's defaults.
 DEFAULTS = {"menu.toml": DEFAULT_MENU_FILE}
+ASTERISK_DIR = "asterisk"
 META = "meta.json"
 
 
@@ -85,7 +89,7 @@ class ConfStore:
         version `to`), as a unified diff; '' when nothing would."""
         new = self.version_dir(to) if to is not None else self.dir
         lines: list[str] = []
-        for name in DEFAULTS:
+        for name in sorted(set(files_of(self._live)) | set(files_of(new))):
             lines += difflib.unified_diff(
                 _read(self._live / name).splitlines(keepends=True),
                 _read(new / name).splitlines(keepends=True),
@@ -104,8 +108,10 @@ class ConfStore:
         staging = target.with_name(f".{target.name}.new")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        for name in DEFAULTS:
-            shutil.copyfile((source or self.dir) / name, staging / name)
+        origin = source or self.dir
+        for name in files_of(origin):
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin / name, staging / name)
         (staging / META).write_text(json.dumps(asdict(version), ensure_ascii=False, indent=1),
                                     encoding="utf-8")
         staging.rename(target)  # a version is there whole, or not at all
@@ -127,8 +133,29 @@ class ConfStore:
 
     def restore_working_copy(self, number: int) -> None:
         """After a rollback the admin edits on from what is live, not from what failed."""
-        for name in DEFAULTS:
-            write_atomically(self.dir / name, _read(self.version_dir(number) / name))
+        kept = self.version_dir(number)
+        for name in files_of(self.dir):
+            if name not in files_of(kept):
+                (self.dir / name).unlink()
+        for name in files_of(kept):
+            write_atomically(self.dir / name, _read(kept / name))
+
+
+def asterisk_overrides(directory: Path) -> dict[str, str]:
+    """A version's (or the working copy's) own Asterisk files: name → text."""
+    return {name.split("/", 1)[1]: _read(directory / name) for name in files_of(directory)
+            if name.startswith(f"{ASTERISK_DIR}/")}
+
+
+def files_of(directory: Path) -> list[str]:
+    """The configuration files in a working copy or a version: the menu and the admin's
+    Asterisk files, as names relative to it (never the hidden bookkeeping)."""
+    names = [name for name in DEFAULTS if (directory / name).is_file()]
+    asterisk = directory / ASTERISK_DIR
+    if asterisk.is_dir():
+        names += sorted(f"{ASTERISK_DIR}/{p.name}" for p in asterisk.glob("*.conf")
+                        if p.is_file())
+    return names
 
 
 def summary_of(diff: str) -> str:

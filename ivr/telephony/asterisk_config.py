@@ -158,26 +158,54 @@ def render_all(values: dict[str, str], template_dir: Path = TEMPLATE_DIR) -> dic
     return rendered
 
 
+def with_overrides(files: dict[str, str], overrides: dict[str, str],
+                   values: dict[str, str]) -> dict[str, str]:
+    """The rendered files with an admin's own Asterisk files ($HOTLINE_HOME/conf/asterisk/,
+    their placeholders filled like the templates'): one named like a template replaces it;
+    an extensions_*.conf of their own is #included at the end of the dialplan."""
+    result = dict(files)
+    added = [name for name in sorted(overrides)
+             if name not in files and name.startswith("extensions_")]
+    for name, text in overrides.items():
+        result[name] = render_template(text, values, name)
+    if added:
+        result["extensions.conf"] += (
+            "\n; The admin's own dialplan ($HOTLINE_HOME/conf/asterisk/).\n"
+            + "".join(f"#include {name}\n" for name in added))
+    return result
+
+
 def _render_dir(template_dir: Path, values: dict[str, str]) -> dict[str, str]:
     return {path.name: render_template(path.read_text(encoding="utf-8"), values, path.name)
             for path in sorted(template_dir.glob("*.conf"))}
 
 
+def changed_files(layout: AsteriskLayout, files: dict[str, str]) -> set[str]:
+    """The names whose content a running Asterisk would read differently (the
+    staffed-hours global is left out: the service sets it live)."""
+    changed = set()
+    for name, text in files.items():
+        try:
+            before = (layout.etc_dir / name).read_text(encoding="utf-8")
+        except OSError:
+            before = None
+        if before is None or _without_live_globals(before) != _without_live_globals(text):
+            changed.add(name)
+    return changed
+
+
 def write_config(layout: AsteriskLayout, files: dict[str, str]) -> set[str]:
-    """Write the rendered files; returns the names whose content a running Asterisk would
-    read differently (the staffed-hours global is left out: the service sets it live)."""
+    """Write the rendered files; returns changed_files() of them."""
     for directory in (layout.etc_dir, layout.run_dir, layout.log_dir, layout.lib_dir,
                       layout.spool_dir, layout.log_dir / "cdr-csv"):
         directory.mkdir(parents=True, exist_ok=True)
-    changed = set()
+    changed = changed_files(layout, files)
     for name, text in files.items():
         target = layout.etc_dir / name
         try:
             before = target.read_text(encoding="utf-8")
         except OSError:
             before = None
-        if before is None or _without_live_globals(before) != _without_live_globals(text):
-            changed.add(name)
         if before != text:
             write_atomically(target, text)  # a reload never reads half a file
     return changed

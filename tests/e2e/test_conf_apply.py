@@ -90,3 +90,56 @@ def test_conf_check_names_a_mistake_at_its_line(stack):
     finally:
         menu.write_text(text, encoding="utf-8")
     assert stack.cli("conf", "check").returncode == 0
+
+
+GOOD_OVERRIDE = """; A line for the night duty officer's announcement (an admin's own dialplan).
+[local-duty-notice]
+exten => s,1,Answer()
+ same => n,Playback(${HOTLINE_SOUNDS}/to_operator)
+ same => n,Goto(hotline-queue,s,1)
+"""
+# An application Asterisk does not have, and a context header with no closing bracket:
+# Asterisk itself would load the first and drop the rest of the file with a warning.
+BROKEN_OVERRIDE = """[local-other]
+exten => s,1,PlayBack2(${HOTLINE_SOUNDS}/to_operator)
+[local-duty-notice
+exten => s,1,Answer()
+"""
+
+
+def dialplan_of(stack, context: str) -> str:
+    return stack.cli("asterisk", "cli", f"dialplan show {context}").stdout
+
+
+async def test_an_admins_dialplan_file_is_judged_by_a_scratch_asterisk(stack):
+    local = stack.home / "conf" / "asterisk" / "extensions_local.conf"
+    local.parent.mkdir(exist_ok=True)
+    local.write_text(BROKEN_OVERRIDE, encoding="utf-8")
+    try:
+        checked = await asyncio.to_thread(stack.cli, "conf", "check")
+        assert checked.returncode == 1
+        assert checked.stdout.splitlines() == [
+            f"{local}:2: no application 'PlayBack2' in this Asterisk — check its spelling, "
+            "or load its module",
+            f"{local}:3: Asterisk: parse error: no closing ']' — fix this line (Asterisk "
+            "skips it)"]
+        refused = await asyncio.to_thread(stack.cli, "conf", "apply", "--yes")
+        assert refused.returncode == 1 and "nothing was changed" in refused.stderr
+        assert "There is no existence" in dialplan_of(stack, "local-other")  # live untouched
+
+        local.write_text(GOOD_OVERRIDE, encoding="utf-8")
+        applied = await asyncio.to_thread(stack.cli, "conf", "apply", "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "Playback(" in dialplan_of(stack, "local-duty-notice")
+        # the hotline's own dialplan is all there, and a call still goes through the menu
+        caller = "13930000001"
+        placed = await call(stack.sip_port, caller, [Pause(1500), DtmfInfo("0"), Pause(8000),
+                                                      Hangup()])
+        assert placed.ok, placed.output[-2000:]
+        record = await eventually(lambda: ended(stack, caller), what="end of the call")
+        assert record["ivr_path"] == ["operator"] and record["queue"] == "hotline"
+    finally:
+        local.unlink(missing_ok=True)
+        rolled = await asyncio.to_thread(stack.cli, "conf", "rollback")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "There is no existence" in dialplan_of(stack, "local-duty-notice")

@@ -46,16 +46,16 @@ async def test_an_applied_menu_reaches_the_running_hotline_and_rolls_back(conf):
         assert running.version == 1 and "6" not in running.menu.nodes["main"].keys
         before = running.menu
         add_praise_key(store)
-        result = await apply_working_copy(store, world, prompts, by="admin", confirm=yes)
+        result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
         assert (result.outcome, result.version) == ("applied", 2), result.message
         assert "+" + NEW_KEY.strip() in result.diff
         assert running.menu.nodes["main"].keys["6"].request_kind == "praise"
         assert before.nodes["main"].keys.get("6") is None  # a call in the menu keeps its tree
         assert (prompts.sounds_dir / "ack_praise.wav").stat().st_size > 1000  # synthesised
-        again = await apply_working_copy(store, world, prompts, by="admin", confirm=yes)
+        again = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
         assert again.outcome == "unchanged"
 
-        back = await roll_back(store, None, by="admin")
+        back = await roll_back(store, None, None, by="admin")
         assert (back.outcome, back.version) == ("applied", 3), back.message
         assert "6" not in running.menu.nodes["main"].keys
         assert NEW_KEY not in store.working_file("menu.toml").read_text(encoding="utf-8")
@@ -73,7 +73,7 @@ async def test_a_broken_menu_is_refused_and_nothing_changes(conf):
     menu = store.working_file("menu.toml")
     menu.write_text(menu.read_text(encoding="utf-8").replace(
         '"8" = { menu = "emergency" }', '"8" = { menu = "emergncy" }'), encoding="utf-8")
-    result = await apply_working_copy(store, world, prompts, by="admin", confirm=yes)
+    result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
     assert result.outcome == "refused" and not result.ok
     assert [f.message.split(" — ")[0] for f in result.findings] == [
         "key 8 leads to node 'emergncy', which does not exist",
@@ -85,10 +85,10 @@ async def test_dry_run_and_no_change_leave_the_live_version(conf):
     store, world, prompts = conf
     store.ensure()
     add_praise_key(store)
-    result = await apply_working_copy(store, world, prompts, by="admin", confirm=yes,
+    result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes,
                                       dry_run=True)
     assert result.outcome == "dry_run" and NEW_KEY.strip() in result.diff
-    declined = await apply_working_copy(store, world, prompts, by="admin",
+    declined = await apply_working_copy(store, world, prompts, None, by="admin",
                                         confirm=lambda _d: asyncio.sleep(0, False))
     assert declined.outcome == "declined"
     assert store.live_version() == 1
@@ -110,7 +110,7 @@ async def test_a_version_the_hotline_refuses_is_put_back(conf, monkeypatch):
             return version
 
         monkeypatch.setattr(store, "snapshot", broken_snapshot)
-        result = await apply_working_copy(store, world, prompts, by="admin", confirm=yes)
+        result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
         assert result.outcome == "rolled_back", result.message
         assert "the hotline refused it" in result.message
         assert store.live_version() == 1 and running.version == 1
@@ -126,7 +126,7 @@ async def test_with_no_hotline_running_the_version_waits_for_its_start(conf):
     store, world, prompts = conf
     store.ensure()
     add_praise_key(store)
-    result = await apply_working_copy(store, world, prompts, by="admin", confirm=yes)
+    result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
     assert result.outcome == "not_running" and result.ok
     assert store.live_version() == 2
-    assert (await roll_back(store, 7, by="admin")).outcome == "refused"
+    assert (await roll_back(store, None, 7, by="admin")).outcome == "refused"
