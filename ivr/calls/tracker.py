@@ -18,6 +18,7 @@ from ivr.calls.facts import (
     SeatMissed,
     SeatRang,
 )
+from ivr.log_format import call_context
 from ivr.telephony.ami_client import AmiClient, Message
 from ivr.telephony.ami_events import OrderedEvents
 from ivr.telephony.dialplan_vars import LEG_ID_PREFIX
@@ -109,8 +110,9 @@ class CallTracker:
         live = {c.get("Linkedid", "") for c in channels}
         for call_id in open_ids:
             if call_id not in live:
-                log.info("call %s ended while AMI was away", call_id)
-                await self._log.ended(call_id, "ended while the service was not listening")
+                with call_context(call_id):
+                    log.info("call %s ended while AMI was away", call_id)
+                    await self._log.ended(call_id, "ended while the service was not listening")
         for channel in channels:
             call_id = channel.get("Linkedid", "")
             if (channel.get("Uniqueid") == call_id

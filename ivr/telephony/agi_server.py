@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.errors import AgiError, ChannelHungUp
+from ivr.log_format import bind_call
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,9 @@ class FastAgiServer:
         except AgiError as exc:
             log.warning("AGI peer %s: %s", peer, exc)
             return
+        # The connection's task serves this call alone: its lines, and those of every task
+        # the route starts, carry the call's id (the citizen channel's unique id).
+        bind_call(request.unique_id)
         handler = self.routes.get(request.script)
         if handler is None:
             log.error("no AGI route %r (channel %s); the dialplan falls back",

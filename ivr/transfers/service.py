@@ -21,6 +21,7 @@ from typing import Any
 
 from ivr.calls.call_log import CallLog, new_leg
 from ivr.errors import AmiError, HotlineError, NotFound
+from ivr.log_format import call_context
 from ivr.telephony.ami_client import Message
 from ivr.telephony.ami_events import OrderedEvents, channel_var
 from ivr.telephony.dialplan_vars import CALL_ID, LEG_ID_PREFIX
@@ -294,25 +295,27 @@ class TransferService:
         channels = await self._control.live_channels()
         by_uid = {c.get("Uniqueid", ""): c for c in channels}
         for call_id, seat, record in await self._calls.open_legs():
-            async with self._lock(call_id):
-                leg = self._open.get(call_id)
-                found = restored_leg(call_id, seat, {**record, **self._records.get(
-                    record["leg"], {})}, by_uid)
-                if leg is None or leg.id != found.leg.id:
-                    leg = found.leg
-                    self._remember(leg, dict(record))
-                    log.info("call %s: transfer %s picked up again", call_id, leg.id)
-                    if leg.mode == "consult" and not leg.handed_over:
-                        held = (utcnow() - datetime.fromisoformat(record["requested"]))
-                        self._timers[leg.id] = asyncio.get_running_loop().call_later(
-                            max(1.0, self._hold_limit - held.total_seconds()), self._later,
-                            call_id, leg.id, HoldTooLong())
-                if call_id not in by_uid:
-                    await self._react(leg, CitizenGone())
-                    continue
-                for happened in found.happened:
-                    leg = self._open.get(call_id, leg)
-                    await self._react(leg, happened)
+            # Its timers and log lines belong to the call, as when its events come.
+            with call_context(call_id):
+                async with self._lock(call_id):
+                    leg = self._open.get(call_id)
+                    found = restored_leg(call_id, seat, {**record, **self._records.get(
+                        record["leg"], {})}, by_uid)
+                    if leg is None or leg.id != found.leg.id:
+                        leg = found.leg
+                        self._remember(leg, dict(record))
+                        log.info("call %s: transfer %s picked up again", call_id, leg.id)
+                        if leg.mode == "consult" and not leg.handed_over:
+                            held = (utcnow() - datetime.fromisoformat(record["requested"]))
+                            self._timers[leg.id] = asyncio.get_running_loop().call_later(
+                                max(1.0, self._hold_limit - held.total_seconds()), self._later,
+                                call_id, leg.id, HoldTooLong())
+                    if call_id not in by_uid:
+                        await self._react(leg, CitizenGone())
+                        continue
+                    for happened in found.happened:
+                        leg = self._open.get(call_id, leg)
+                        await self._react(leg, happened)
         for channel, who in alone_in_rooms(channels, set(self._open)):
             log.warning("%s alone in a room with no transfer under way: %s", who, channel)
             if who == "citizen":
