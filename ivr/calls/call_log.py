@@ -119,6 +119,9 @@ class CallLog:
                         route: str | None = None, request_kind: str | None = None) -> None:
         """The caller left the menu (routed, or hung up when route is None): one upsert,
         which also opens the record if the AMI side has not (AMI down)."""
+        # The menu's one line per call (the AGI route is working on the call: its id rides on it).
+        log.info("left the menu: %s -> %s", " ".join(path) or "no key",
+                 route or "hung up", extra={"event": "MenuLeft"})
         changes: dict[str, Any] = {"ivr_path": list(path)}
         if route:
             changes.update(route=route, request_kind=request_kind)
