@@ -32,6 +32,8 @@ from ivr.live_view.service import LiveView
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts
 from ivr.menu.spoken import load_spoken_choices
+from ivr.metrics import http as metric_routes
+from ivr.metrics.service import HotlineMetrics, MetricSources
 from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
@@ -135,8 +137,17 @@ class Hotline:
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
                               "schedule": self.staffing.apply,
                               "transfers": self.transfers.resync})
+        self.live_view = LiveView(self.db, settings.queue_name, settings.timezone,
+                                  self.staffing, self.speech.counts)
+        self.outbox_admin = OutboxAdmin(self.db)
+        self.metrics = HotlineMetrics(MetricSources(
+            self.call_log.live_by_stage, self.live_view.queue_today,
+            self.tickets.count_by_status, self.outbox_admin.backlog,
+            lambda: self.ami.connections, lambda: self.ami.connected, self.speech.counts))
+        self.transfers.on_leg_ended = self.metrics.transfer_leg_ended
         self.tracker.subscribers.append(self.pops.on_fact)
         self.tracker.subscribers.append(self.speech.on_fact)
+        self.tracker.subscribers.append(self.metrics.on_fact)
         self.ami.on_event = self._on_ami_event
         self.ami.on_connected = self.resync.run
         self.ami.on_disconnected = self.resync.reset
@@ -170,7 +181,8 @@ class Hotline:
                 message_left, services=MessageServices(self.callbacks)),
         }
         self.agi = FastAgiServer(routes, s.bind, s.agi_port,
-                                 route_budget=s.ivr_max_seconds + 1)
+                                 route_budget=s.ivr_max_seconds + 1,
+                                 on_route_failed=self.metrics.agi_route_failed)
         await self.agi.start()
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
@@ -185,11 +197,9 @@ class Hotline:
             await self.outbox.start()
 
         self._web = web.AppRunner(build_web_app(WebServices(
-            self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
+            self.accounts, self.call_log, self.health, self.tickets, self.outbox_admin,
             self.db, self.seats, self.pops, self.listen_in, self.callbacks,
-            LiveView(self.db, s.queue_name, s.timezone, self.staffing,
-                     self.speech.counts), self.staffing,
-            self.transfers)),
+            self.live_view, self.staffing, self.transfers, self.metrics)),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -353,6 +363,7 @@ class WebServices:
     live_view: LiveView
     staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
     transfers: TransferService | None = None  # likewise
+    metrics: HotlineMetrics | None = None  # GET /metrics
 
 
 def build_web_app(services: WebServices) -> web.Application:
@@ -374,6 +385,8 @@ def build_web_app(services: WebServices) -> web.Application:
         setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
     if services.transfers is not None:
         setups.append(functools.partial(transfer_routes.setup, transfers=services.transfers))
+    if services.metrics is not None:
+        setups.append(functools.partial(metric_routes.setup, metrics=services.metrics))
     # Last: the document describes every route registered before it.
     setups.append(functools.partial(serve_openapi, title="12345 hotline API",
                                     version=version("hotline12345"),

@@ -55,6 +55,7 @@ CLICKS: dict[str, type[Complete | Cancel | Leave]] = {
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
 KindLookup = Callable[[str], Awaitable[str | None]]  # ticket → its kind; TicketService.kind_of
+LegEnded = Callable[[str, str], None]  # (mode, outcome) of a leg that ended: the metrics
 
 
 async def _nothing() -> None:
@@ -78,6 +79,7 @@ class TransferService:
         self._ring_seconds = ring_seconds
         self._hold_limit = hold_limit_seconds
         self.publish = publish
+        self.on_leg_ended: LegEnded | None = None
         self._ticket_kind = ticket_kind
         self._open: dict[str, Leg] = {}  # call id → its open leg
         self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
@@ -260,6 +262,8 @@ class TransferService:
         self._send(leg)
         if not leg.open:
             self._forget(leg)
+            if self.on_leg_ended is not None and leg.outcome:
+                self.on_leg_ended(leg.mode, leg.outcome)
         return dict(record)
 
     async def _carry_out(self, leg: Leg, step: Do) -> None:
