@@ -18,13 +18,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ivr.errors import HotlineError
+from ivr.log_format import setup_logging
 from ivr.settings import Settings
 from store.db import Database
 from tickets.errors import TicketError
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -362,9 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         # Settings first: a bad value is refused before anything starts, and they say
-        # the log level.
+        # the log level and format.
         settings = Settings.from_env()
-        _setup_logging(settings.log_level)
+        setup_logging(settings.log_level, settings.log_format)
         return int(args.func(args, settings))
     except (HotlineError, TicketError) as exc:
         print(f"hotline: {exc}", file=sys.stderr)

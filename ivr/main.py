@@ -33,6 +33,8 @@ from ivr.live_view import http as live_view_routes
 from ivr.live_view.service import LiveView
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts, load_catalog
+from ivr.metrics import http as metric_routes
+from ivr.metrics.service import HotlineMetrics, MetricSources
 from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
@@ -41,15 +43,11 @@ from ivr.screen_pops.service import ScreenPops
 from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
-from ivr.speech.service import SpeechService
-from ivr.speech.taps import APP as TAP_APP
-from ivr.speech.taps import TapControl
+from ivr.speech.parts import speech_parts
 from ivr.telephony.agi_server import FastAgiServer
 from ivr.telephony.ami_client import AmiClient, Message
-from ivr.telephony.ari_client import AriClient
 from ivr.telephony.asterisk_config import (
     AMI_USER,
-    ARI_USER,
     AsteriskLayout,
     ami_secret,
     ari_password,
@@ -60,7 +58,6 @@ from ivr.telephony.asterisk_config import (
     write_config,
 )
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
-from ivr.telephony.audiosocket import AudioSocketServer
 from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
 from ivr.transfers import http as transfer_routes
@@ -113,33 +110,27 @@ class Hotline:
             ring_seconds=settings.transfer_ring_seconds,
             hold_limit_seconds=settings.transfer_hold_limit_seconds, publish=self.pops.notify,
             ticket_kind=self.tickets.kind_of)
-        # Speech, when a model is configured: ARI taps stream each side of a call to the
-        # AudioSocket server, whose streams the speech service decodes.
-        self.ari: AriClient | None = None
-        self.audiosocket: AudioSocketServer | None = None
-        taps = None
-        if settings.vosk_model is not None:
-            self.ari = AriClient(settings.local_host, settings.ari_port, ARI_USER,
-                                 ari_password(settings), TAP_APP)
-            taps = TapControl(self.ari, settings.local_host, settings.audiosocket_port)
-            self.ari.on_event = taps.on_event
-        self.speech = SpeechService(settings.vosk_model, self.call_log,
-                                    workers=settings.asr_workers,
-                                    live_streams=settings.asr_live_streams, taps=taps,
-                                    publish=self.pops.notify,
-                                    endpoint_seconds=settings.asr_endpoint_seconds)
+        speech = speech_parts(settings, self.call_log, self.pops.notify)
+        self.speech, self.ari, self.audiosocket = speech.service, speech.ari, speech.audiosocket
         # The admin's configuration ($HOTLINE_HOME/conf/): the menu each new call gets,
         # and the speech grammar of its phrases, swapped when a change is applied.
         self.conf = LiveConf(ConfStore(settings.conf_dir),
                              on_menu=lambda tree: self.speech.set_menu_phrases(tree.phrases()))
-        if settings.vosk_model is not None:
-            self.audiosocket = AudioSocketServer(self.speech.claim, settings.bind,
-                                                 settings.audiosocket_port)
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
                               "schedule": self.staffing.apply,
                               "transfers": self.transfers.resync})
+        self.live_view = LiveView(self.db, settings.queue_name, settings.timezone,
+                                  self.staffing, self.speech.counts)
+        self.outbox_admin = OutboxAdmin(self.db)
+        self.metrics = HotlineMetrics(MetricSources(
+            self.call_log.live_by_stage, self.live_view.queue_today,
+            self.tickets.count_by_status, self.outbox_admin.backlog,
+            lambda: self.ami.connections, lambda: self.ami.connected, self.speech.counts,
+            self.conf.counts))
+        self.transfers.on_leg_ended = self.metrics.transfer_leg_ended
         self.tracker.subscribers.append(self.pops.on_fact)
         self.tracker.subscribers.append(self.speech.on_fact)
+        self.tracker.subscribers.append(self.metrics.on_fact)
         self.ami.on_event = self._on_ami_event
         self.ami.on_connected = self.resync.run
         self.ami.on_disconnected = self.resync.reset
@@ -176,7 +167,8 @@ class Hotline:
                 message_left, services=MessageServices(self.callbacks)),
         }
         self.agi = FastAgiServer(routes, s.bind, s.agi_port,
-                                 route_budget=s.ivr_max_seconds + 1)
+                                 route_budget=s.ivr_max_seconds + 1,
+                                 on_route_failed=self.metrics.agi_route_failed)
         await self.agi.start()
         self.watchdog = LoopWatchdog(self.agi.abort_all, s.loop_stall_seconds)
         await self.watchdog.start()
@@ -191,11 +183,9 @@ class Hotline:
             await self.outbox.start()
 
         self._web = web.AppRunner(build_web_app(WebServices(
-            self.accounts, self.call_log, self.health, self.tickets, OutboxAdmin(self.db),
+            self.accounts, self.call_log, self.health, self.tickets, self.outbox_admin,
             self.db, self.seats, self.pops, self.listen_in, self.callbacks,
-            LiveView(self.db, s.queue_name, s.timezone, self.staffing,
-                     self.speech.counts), self.staffing,
-            self.transfers)),
+            self.live_view, self.staffing, self.transfers, self.metrics)),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -371,6 +361,7 @@ class WebServices:
     live_view: LiveView
     staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
     transfers: TransferService | None = None  # likewise
+    metrics: HotlineMetrics | None = None  # GET /metrics
 
 
 def build_web_app(services: WebServices) -> web.Application:
@@ -392,6 +383,8 @@ def build_web_app(services: WebServices) -> web.Application:
         setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
     if services.transfers is not None:
         setups.append(functools.partial(transfer_routes.setup, transfers=services.transfers))
+    if services.metrics is not None:
+        setups.append(functools.partial(metric_routes.setup, metrics=services.metrics))
     # Last: the document describes every route registered before it.
     setups.append(functools.partial(serve_openapi, title="12345 hotline API",
                                     version=version("hotline12345"),

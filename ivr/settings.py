@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, FiniteFloat, ValidationError
@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from ivr.errors import ConfigurationError
+from ivr.log_format import LogFormat
 from tickets.rules import PRESETS as CITY_PRESETS
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,13 @@ def _log_level(name: str) -> str:
         raise ValueError(f"must be one of {', '.join(logging.getLevelNamesMapping())}, "
                          f"got {name!r}")
     return level
+
+
+def _log_format(name: object) -> object:
+    fmt = name.lower() if isinstance(name, str) else name
+    if fmt not in get_args(LogFormat):
+        raise ValueError(f"must be {' or '.join(get_args(LogFormat))}, got {name!r}")
+    return fmt
 
 
 def _city(city: str) -> str:
@@ -182,6 +190,9 @@ class Settings(BaseSettings):
     # sooner, long sentences cut at their pauses.
     asr_endpoint_seconds: Annotated[float, Field(ge=0.1, le=5)] = 0.3
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    # text: the lines as a person reads them; json: one object a line, with the call id,
+    # for a log collector (ivr/log_format.py).
+    log_format: Annotated[LogFormat, BeforeValidator(_log_format)] = "text"
     # The chroot scripts/install-system.sh unpacks Asterisk into (its default mirrors this).
     asterisk_root: Path = Path("/opt/hotline-asterisk-22")
     # Also load the pure-dialplan benchmark menu (12399); `hotline run --bench-dialplan`.

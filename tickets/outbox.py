@@ -168,6 +168,16 @@ class OutboxAdmin:
                                          .limit(limit).offset(offset))
             return [message_view(m) for m in rows], int(total or 0)
 
+    async def backlog(self) -> dict[str, int]:
+        """How many events wait to be delivered ("pending") and how many were refused
+        ("dead"): two counts, each over its own partial index (models.py), never over the
+        delivered ones, which are nearly all."""
+        async with self._db.session() as session:
+            pending = await session.scalar(select(func.count()).where(*PENDING))
+            dead = await session.scalar(select(func.count()).where(
+                OutboxMessage.dead_at.is_not(None)))
+            return {"pending": int(pending or 0), "dead": int(dead or 0)}
+
     async def retry(self, message_id: int) -> bool:
         now = utcnow()
         retried = await self._db.write(lambda conn: conn.execute(

@@ -212,6 +212,14 @@ class TicketService:
             views = [masking.for_unit(v) for v in views]
         return views, int(total or 0)
 
+    async def count_by_status(self) -> dict[str, int]:
+        """How many tickets are in each status (every status named, 0 too): one GROUP BY
+        on the status index, for the metrics."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Ticket.status, func.count()).group_by(Ticket.status))
+            return {**dict.fromkeys(STATUSES, 0), **{status: n for status, n in rows}}
+
     async def status_of(self, ticket_id: str) -> str | None:
         """For the IVR: the status of a ticket number, no personal data."""
         async with self._db.session() as session:

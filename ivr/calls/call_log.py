@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, case, func, select, update
 
 from ivr.calls.models import Call
 from ivr.errors import NotFound
@@ -27,6 +27,11 @@ def update_call(conn: Connection, call_id: str, **values: Any) -> int:
     (0: no such call). For writes that must share a transaction with the call record."""
     return conn.execute(update(CALLS).where(CALLS.c.id == call_id).values(**values)).rowcount
 
+
+# Where a call that is up is now (live_by_stage), from its record.
+LIVE_STAGES = ("menu", "queue", "answered", "other")
+LIVE_STAGE = case((Call.answered.is_not(None), "answered"), (Call.queue.is_not(None), "queue"),
+                  (Call.route.is_(None), "menu"), else_="other")
 
 TransferChange = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -119,6 +124,9 @@ class CallLog:
                         route: str | None = None, request_kind: str | None = None) -> None:
         """The caller left the menu (routed, or hung up when route is None): one upsert,
         which also opens the record if the AMI side has not (AMI down)."""
+        # The menu's one line per call (the AGI route is working on the call: its id rides on it).
+        log.info("left the menu: %s -> %s", " ".join(path) or "no key",
+                 route or "hung up", extra={"event": "MenuLeft"})
         changes: dict[str, Any] = {"ivr_path": list(path)}
         if route:
             changes.update(route=route, request_kind=request_kind)
@@ -183,6 +191,15 @@ class CallLog:
                 Call.ended.is_(None), Call.seat.is_not(None)))
             return [(call_id, seat, leg) for call_id, seat, legs in rows
                     for leg in legs or [] if not leg.get("ended")]
+
+    async def live_by_stage(self) -> dict[str, int]:
+        """The calls up now, by where they are: "menu", "queue" (waiting for a seat),
+        "answered" (with an operator, a unit or both), "other" (out of the menu towards an
+        emergency line, a callback or a message). Reads the open records only (indexed)."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(LIVE_STAGE, func.count())
+                                         .where(Call.ended.is_(None)).group_by(LIVE_STAGE))
+            return {**dict.fromkeys(LIVE_STAGES, 0), **{stage: n for stage, n in rows}}
 
     async def open_call_ids(self) -> set[str]:
         async with self._db.session() as session:

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ivr.conf.store import ConfStore, asterisk_overrides
 from ivr.errors import ConfigurationError
@@ -69,6 +70,16 @@ class LiveConf:
         if self._menu is None:
             raise RuntimeError("the configuration is not loaded yet")
         return self._menu
+
+    async def counts(self) -> dict[str, Any]:
+        """For /metrics: the version running, and the versions applied by outcome."""
+        versions = await asyncio.to_thread(self._store.versions)
+        applies = {"live": 0, "rolled_back": 0}
+        for v in versions[1:]:  # the first is the defaults, made on the first run
+            if v.rolled_back_to is None:
+                applies["rolled_back" if v.outcome.startswith("refused") else "live"] += 1
+        return {"version": self.version, "applies": applies,
+                "rollbacks": sum(1 for v in versions if v.rolled_back_to is not None)}
 
     def asterisk_overrides(self) -> dict[str, str]:
         """The live version's own Asterisk files (blocking: reads them)."""

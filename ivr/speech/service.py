@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from ivr.calls.call_log import CallLog
 from ivr.calls.facts import Fact, SeatAnswered
+from ivr.log_format import bind_call
 from ivr.speech.live import LiveCall, new_stream
 from ivr.speech.taps import Tap, TapControl
 from ivr.telephony.ami_client import Message
@@ -232,6 +233,9 @@ class SpeechService:
         if expected is None or self.pool is None:
             return None
         call, side = expected
+        # Called from the stream's own connection task: the rest of it, and its decoding
+        # task, are this call's work.
+        bind_call(call.call_id)
         in_menu = side == "caller" and call.call_id not in self._seat_of  # not answered yet
         return new_stream(call, stream_id, side, self.pool, self._published,
                           grammar=self._menu_phrases if in_menu else None,

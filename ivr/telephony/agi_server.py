@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.errors import AgiError, ChannelHungUp
+from ivr.log_format import bind_call
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +175,15 @@ class AgiChannel:
 
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
+# (route, why) for a route that ended without carrying its caller through: "no_route",
+# "over_budget", "agi_error", "crashed"; the dialplan's fallback then takes the caller.
+RouteFailed = Callable[[str, str], None]
 
 
 class FastAgiServer:
     def __init__(self, routes: dict[str, Handler], host: str, port: int, *,
-                 route_budget: float = 300.0) -> None:
+                 route_budget: float = 300.0, on_route_failed: RouteFailed | None = None
+                 ) -> None:
         # Looked up per connection, so a route can be swapped while calls are running.
         self.routes = routes
         self._host = host
@@ -186,6 +191,7 @@ class FastAgiServer:
         # Asterisk waits for a FastAGI script as long as its socket is open; a route that
         # outlives its budget is cut off so the dialplan can take the caller onwards.
         self._route_budget = route_budget
+        self._on_route_failed = on_route_failed  # the composition root counts them
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         # Raw sockets of the calls in progress, for abort_all() from a watchdog thread.
@@ -263,10 +269,14 @@ class FastAgiServer:
         except AgiError as exc:
             log.warning("AGI peer %s: %s", peer, exc)
             return
+        # The connection's task serves this call alone: its lines, and those of every task
+        # the route starts, carry the call's id (the citizen channel's unique id).
+        bind_call(request.unique_id)
         handler = self.routes.get(request.script)
         if handler is None:
             log.error("no AGI route %r (channel %s); the dialplan falls back",
                       request.script, request.channel)
+            self._failed("", "no_route")  # not its name: any peer may send any name
             return
         channel = AgiChannel(reader, writer, request)
         try:
@@ -275,10 +285,17 @@ class FastAgiServer:
         except TimeoutError:
             log.error("AGI %s on %s ran past its %.0fs budget; handing the caller back",
                       request.script, request.channel, self._route_budget)
+            self._failed(request.script, "over_budget")
         except ChannelHungUp:
             log.info("caller on %s hung up during %s", request.channel, request.script)
         except AgiError as exc:
             log.error("AGI %s on %s: %s", request.script, request.channel, exc)
+            self._failed(request.script, "agi_error")
         except Exception:
             log.exception("AGI route %s failed on %s; the dialplan falls back",
                           request.script, request.channel)
+            self._failed(request.script, "crashed")
+
+    def _failed(self, route: str, why: str) -> None:
+        if self._on_route_failed is not None:
+            self._on_route_failed(route, why)

@@ -8,7 +8,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 
+from ivr.log_format import call_context
 from ivr.telephony.ami_client import Message
+from ivr.telephony.dialplan_vars import CALL_ID
 from store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,13 @@ def channel_var(message: Message, name: str) -> str:
         if key == name:
             return value
     return ""
+
+
+def call_of(message: Message) -> str:
+    """The hotline call an event is about: the call id every channel of the call inherits
+    (an operator's, a unit's leg), else the linked id (the citizen's channel before the
+    dialplan set the variable); "" for an event of no call (a seat's device state)."""
+    return channel_var(message, CALL_ID) or message.get("Linkedid", "")
 
 
 class OrderedEvents:
@@ -50,9 +59,12 @@ class OrderedEvents:
     async def _work(self) -> None:
         while True:
             message = await self._queue.get()
-            try:
-                await self._apply(message)
-            except Exception:
-                log.exception("%s: could not apply %s", self._task_name, message.get("Event"))
-            finally:
-                self._queue.task_done()
+            # What applying it logs, and the tasks and timers it starts, are this call's.
+            with call_context(call_of(message)):
+                try:
+                    await self._apply(message)
+                except Exception:
+                    log.exception("%s: could not apply %s", self._task_name,
+                                  message.get("Event"))
+                finally:
+                    self._queue.task_done()

@@ -21,6 +21,7 @@ from typing import Any
 
 from ivr.calls.call_log import CallLog, new_leg
 from ivr.errors import AmiError, HotlineError, NotFound
+from ivr.log_format import call_context
 from ivr.telephony.ami_client import Message
 from ivr.telephony.ami_events import OrderedEvents, channel_var
 from ivr.telephony.dialplan_vars import CALL_ID, LEG_ID_PREFIX
@@ -54,6 +55,7 @@ CLICKS: dict[str, type[Complete | Cancel | Leave]] = {
 Publish = Callable[[str, dict[str, Any]], None]  # (seat, message): to that seat's browsers
 UnitLookup = Callable[[str], Any]  # code → awaitable (unit, number); TicketService.unit_to_call
 KindLookup = Callable[[str], Awaitable[str | None]]  # ticket → its kind; TicketService.kind_of
+LegEnded = Callable[[str, str], None]  # (mode, outcome) of a leg that ended: the metrics
 
 
 async def _nothing() -> None:
@@ -77,6 +79,7 @@ class TransferService:
         self._ring_seconds = ring_seconds
         self._hold_limit = hold_limit_seconds
         self.publish = publish
+        self.on_leg_ended: LegEnded | None = None
         self._ticket_kind = ticket_kind
         self._open: dict[str, Leg] = {}  # call id → its open leg
         self._records: dict[str, dict[str, Any]] = {}  # leg id → its record, as stored
@@ -259,6 +262,8 @@ class TransferService:
         self._send(leg)
         if not leg.open:
             self._forget(leg)
+            if self.on_leg_ended is not None and leg.outcome:
+                self.on_leg_ended(leg.mode, leg.outcome)
         return dict(record)
 
     async def _carry_out(self, leg: Leg, step: Do) -> None:
@@ -294,25 +299,27 @@ class TransferService:
         channels = await self._control.live_channels()
         by_uid = {c.get("Uniqueid", ""): c for c in channels}
         for call_id, seat, record in await self._calls.open_legs():
-            async with self._lock(call_id):
-                leg = self._open.get(call_id)
-                found = restored_leg(call_id, seat, {**record, **self._records.get(
-                    record["leg"], {})}, by_uid)
-                if leg is None or leg.id != found.leg.id:
-                    leg = found.leg
-                    self._remember(leg, dict(record))
-                    log.info("call %s: transfer %s picked up again", call_id, leg.id)
-                    if leg.mode == "consult" and not leg.handed_over:
-                        held = (utcnow() - datetime.fromisoformat(record["requested"]))
-                        self._timers[leg.id] = asyncio.get_running_loop().call_later(
-                            max(1.0, self._hold_limit - held.total_seconds()), self._later,
-                            call_id, leg.id, HoldTooLong())
-                if call_id not in by_uid:
-                    await self._react(leg, CitizenGone())
-                    continue
-                for happened in found.happened:
-                    leg = self._open.get(call_id, leg)
-                    await self._react(leg, happened)
+            # Its timers and log lines belong to the call, as when its events come.
+            with call_context(call_id):
+                async with self._lock(call_id):
+                    leg = self._open.get(call_id)
+                    found = restored_leg(call_id, seat, {**record, **self._records.get(
+                        record["leg"], {})}, by_uid)
+                    if leg is None or leg.id != found.leg.id:
+                        leg = found.leg
+                        self._remember(leg, dict(record))
+                        log.info("call %s: transfer %s picked up again", call_id, leg.id)
+                        if leg.mode == "consult" and not leg.handed_over:
+                            held = (utcnow() - datetime.fromisoformat(record["requested"]))
+                            self._timers[leg.id] = asyncio.get_running_loop().call_later(
+                                max(1.0, self._hold_limit - held.total_seconds()), self._later,
+                                call_id, leg.id, HoldTooLong())
+                    if call_id not in by_uid:
+                        await self._react(leg, CitizenGone())
+                        continue
+                    for happened in found.happened:
+                        leg = self._open.get(call_id, leg)
+                        await self._react(leg, happened)
         for channel, who in alone_in_rooms(channels, set(self._open)):
             log.warning("%s alone in a room with no transfer under way: %s", who, channel)
             if who == "citizen":

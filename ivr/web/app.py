@@ -15,6 +15,7 @@ from http_kit.errors import http_answer
 from http_kit.principal import PRINCIPAL, PUBLIC_PATHS
 from http_kit.requests import MAX_BODY
 from http_kit.responses import error_response
+from ivr.log_format import call_context
 from ivr.web.auth import ACCOUNTS, token_of
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,15 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 
 RouteSetup = Callable[[web.Application], None]
+
+
+@web.middleware
+async def call_in_logs(request: web.Request,
+                       handler: Callable[..., Any]) -> web.StreamResponse:
+    """A request naming a call in its path ({call_id}: a transfer, a listen-in, the record)
+    is work about that call: what it logs carries the call's id (ivr/log_format.py)."""
+    with call_context(request.match_info.get("call_id")):
+        return await handler(request)
 
 
 @web.middleware
@@ -48,7 +58,8 @@ async def errors_and_login(request: web.Request,
 
 def build_app(setups: Iterable[RouteSetup]) -> web.Application:
     """The web app with the routes of each slice given (each a `setup(app)`)."""
-    app = web.Application(middlewares=[errors_and_login], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[call_in_logs, errors_and_login],
+                          client_max_size=MAX_BODY)
     app[PUBLIC_PATHS] = set()
     for setup in setups:
         setup(app)

@@ -9,7 +9,8 @@ from tests.support.stack import ADMIN, ADMIN_PASSWORD, Stack, stack_env
 
 @pytest.fixture(scope="session")
 def running_stack(tmp_path_factory):
-    stack = Stack(stack_env(tmp_path_factory.mktemp("hotline-e2e")))
+    # JSON log lines, as a log collector reads them (test_observability reads a call's).
+    stack = Stack(stack_env(tmp_path_factory.mktemp("hotline-e2e"), HOTLINE_LOG_FORMAT="json"))
     stack.start()
     added = stack.cli("users", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD)
     assert added.returncode == 0, added.stderr

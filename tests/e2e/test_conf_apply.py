@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.support.metrics import scrape, value
 from tests.support.sipp import DtmfInfo, Hangup, Pause, call
 from tests.support.stack import eventually
 
@@ -25,6 +26,7 @@ async def test_a_menu_applied_while_calls_are_up_reaches_only_the_next_calls(sta
     menu = stack.home / "conf" / "menu.toml"
     text = menu.read_text(encoding="utf-8")
     assert OLD_KEY_1 in text
+    before = await scrape(stack)
     # Citizens already in the menu (they key 1 after the apply) and in the queue.
     in_menu = [f"1390000{n:04d}" for n in range(6)]
     in_queue = [f"1391000{n:04d}" for n in range(4)]
@@ -70,6 +72,12 @@ async def test_a_menu_applied_while_calls_are_up_reaches_only_the_next_calls(sta
     assert menu.read_text(encoding="utf-8") == text  # the working copy is the old menu again
     history = stack.cli("conf", "history").stdout.splitlines()
     assert "rollback to version" in history[-1] and history[-1].startswith("*")
+    after = await scrape(stack)  # whoever runs the line sees the change and its rollback
+    assert value(after, "hotline_config_applies_total", outcome="live") == value(
+        before, "hotline_config_applies_total", outcome="live") + 1
+    assert value(after, "hotline_config_rollbacks_total") == value(
+        before, "hotline_config_rollbacks_total") + 1
+    assert value(after, "hotline_config_version") == int(history[-1].split()[1])
 
 
 def test_conf_check_names_a_mistake_at_its_line(stack):

@@ -40,11 +40,20 @@ async def reaches_queue(hotline: Hotline, caller: str, steps) -> dict:
     return record
 
 
+async def counted(hotline: Hotline, name: str, **labels: str) -> None:
+    """The metric (GET /metrics' registry) says it happened once."""
+    async def once():
+        return hotline.metrics.registry.get_sample_value(name, labels) == 1
+
+    await eventually(once, timeout=5, what=f"{name}{labels} == 1")
+
+
 async def test_agi_server_stopped_the_caller_still_reaches_the_queue(hotline):
     await hotline.agi.stop()
     record = await reaches_queue(hotline, "13900000001", [Pause(12000), Hangup()])
     assert record.ivr_path == []  # the menu never ran, the dialplan took over
     assert record.caller == "13900000001"  # AMI alone opened the record
+    await counted(hotline, "hotline_ivr_fallbacks_total")
 
 
 async def test_a_stuck_agi_route_times_out_into_the_queue(hotline):
@@ -54,6 +63,9 @@ async def test_a_stuck_agi_route_times_out_into_the_queue(hotline):
     hotline.agi.routes["main_menu"] = stuck
     record = await reaches_queue(hotline, "13900000002", [Pause(16000), Hangup()])
     assert record.queue == "hotline"
+    await counted(hotline, "hotline_ivr_fallbacks_total")
+    await counted(hotline, "hotline_agi_route_errors_total", route="main_menu",
+                  reason="over_budget")
 
 
 async def test_a_crashing_agi_route_sends_the_caller_to_the_queue(hotline):
@@ -65,6 +77,9 @@ async def test_a_crashing_agi_route_sends_the_caller_to_the_queue(hotline):
     record = await reaches_queue(hotline, "13900000003", [Pause(1000), DtmfInfo("1"),
                                                           Pause(12000), Hangup()])
     assert record.queue == "hotline"
+    await counted(hotline, "hotline_ivr_fallbacks_total")
+    await counted(hotline, "hotline_agi_route_errors_total", route="main_menu",
+                  reason="crashed")
 
 
 async def test_probes_and_garbage_on_the_agi_port_neither_spin_nor_break_it(hotline):

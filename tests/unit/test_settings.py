@@ -45,6 +45,7 @@ DEFAULTS = {
     "HOTLINE_ASR_LIVE_STREAMS": "4",
     "HOTLINE_ASR_ENDPOINT_SECONDS": "0.3",
     "HOTLINE_LOG_LEVEL": "INFO",
+    "HOTLINE_LOG_FORMAT": "text",
     "HOTLINE_ASTERISK_ROOT": "/opt/hotline-asterisk-22",
     "HOTLINE_BENCH_DIALPLAN": "0",
 }
@@ -91,10 +92,12 @@ def test_an_empty_variable_counts_as_unset(no_hotline_environ):
 
 def test_values_are_typed():
     settings = Settings.from_env({"HOTLINE_LOG_LEVEL": "debug", "HOTLINE_BENCH_DIALPLAN": "1",
+                                  "HOTLINE_LOG_FORMAT": "JSON",
                                   "HOTLINE_IVR_MAX_SECONDS": "4.5",
                                   "HOTLINE_CALENDAR_FILE": "/etc/holidays.toml",
                                   "HOTLINE_ASTERISK_ROOT": "/srv/asterisk"})
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "json"
     assert settings.bench_dialplan is True
     assert settings.ivr_max_seconds == 4.5
     assert settings.calendar_file == Path("/etc/holidays.toml")
@@ -127,6 +130,7 @@ def test_settings_are_immutable():
     ("HOTLINE_RTP_PORTS", "80-2000", "HOTLINE_RTP_PORTS must be LOW-HIGH within 1024-65535"),
     ("HOTLINE_RTP_PORTS", "30000-20000", "HOTLINE_RTP_PORTS must be LOW-HIGH within"),
     ("HOTLINE_LOG_LEVEL", "LOUD", "HOTLINE_LOG_LEVEL must be one of CRITICAL"),
+    ("HOTLINE_LOG_FORMAT", "xml", "HOTLINE_LOG_FORMAT must be text or json, got 'xml'"),
     ("HOTLINE_BENCH_DIALPLAN", "maybe", "HOTLINE_BENCH_DIALPLAN must be 1 or 0"),
     ("HOTLINE_CITY", "atlantis", "HOTLINE_CITY must be one of mengcheng, lanxi"),
     ("HOTLINE_TIMEZONE", "Mars/Olympus", "HOTLINE_TIMEZONE must be an IANA time zone"),
