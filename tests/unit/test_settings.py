@@ -43,7 +43,7 @@ DEFAULTS = {
     "HOTLINE_VOSK_MODEL": "",
     "HOTLINE_ASR_WORKERS": str(os.cpu_count()),  # one decoding thread per core
     "HOTLINE_ASR_LIVE_STREAMS": "4",
-    "HOTLINE_ASR_ENDPOINT_SECONDS": "0.3",
+    "HOTLINE_ASR_ENDPOINT_SECONDS": "0.25",
     "HOTLINE_LOG_LEVEL": "INFO",
     "HOTLINE_LOG_FORMAT": "text",
     "HOTLINE_ASTERISK_ROOT": "/opt/hotline-asterisk-22",
