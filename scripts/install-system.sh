@@ -8,7 +8,7 @@ set -euo pipefail
 # declared in ivr/settings.py (asterisk_root); change both together.
 ASTERISK_ROOT="${HOTLINE_ASTERISK_ROOT:-/opt/hotline-asterisk-22}"
 HOST_PACKAGES=(sip-tester espeak-ng sox libsox-fmt-base mmdebstrap debian-archive-keyring
-               chromium chromium-driver postgresql iproute2 procps fonts-wqy-microhei
+               chromium chromium-driver postgresql iproute2 procps fonts-wqy-microhei graphviz
                libportaudio2)  # sounddevice (hotline mic-test)
 
 missing=()

@@ -61,6 +61,15 @@ class Prompts:
 async def apply_working_copy(store: ConfStore, world: KnownWorld, prompts: Prompts,
                              asterisk: AsteriskSide | None, *, by: str, confirm: Confirm,
                              dry_run: bool = False) -> ApplyResult:
+    """ConfBusy while another apply or rollback runs."""
+    with store.exclusive():
+        return await _apply(store, world, prompts, asterisk, by=by, confirm=confirm,
+                            dry_run=dry_run)
+
+
+async def _apply(store: ConfStore, world: KnownWorld, prompts: Prompts,
+                 asterisk: AsteriskSide | None, *, by: str, confirm: Confirm,
+                 dry_run: bool) -> ApplyResult:
     await asyncio.to_thread(store.ensure)
     tree, findings = await asyncio.to_thread(check_menu, store.working_file("menu.toml"), world)
     findings += await asyncio.to_thread(check_override_names, store)
@@ -68,15 +77,15 @@ async def apply_working_copy(store: ConfStore, world: KnownWorld, prompts: Promp
         return _refused(findings)
     diff = await asyncio.to_thread(store.diff)
     if not diff:
-        return ApplyResult("unchanged", "the working copy is what is live; nothing to apply")
+        return ApplyResult("unchanged", "编辑中的配置与线上一致，没有需要应用的修改")
     if asterisk is not None:  # the staged Asterisk files, loaded by a scratch Asterisk
         findings = await asterisk.check(await asyncio.to_thread(asterisk_overrides, store.dir))
         if findings:
             return _refused(findings, diff)
     if dry_run:
-        return ApplyResult("dry_run", "dry run: checked, nothing was changed", diff)
+        return ApplyResult("dry_run", "试运行：检查通过，未作任何改动", diff)
     if not await confirm(diff):
-        return ApplyResult("declined", "not applied", diff)
+        return ApplyResult("declined", "未应用", diff)
     # The new menu's own prompts exist before any call can reach them (the catalog's
     # are built when the hotline starts).
     if tree.prompt_texts:
@@ -90,42 +99,49 @@ def check_override_names(store: ConfStore) -> list[Finding]:
     """An Asterisk file of the admin's must replace a template or add to the dialplan."""
     templates = {p.name for p in TEMPLATE_DIR.glob("*.conf")}
     return [Finding(store.dir / ASTERISK_DIR / name, 1,
-                    f"{name} is no file the hotline's Asterisk reads — name it like a template "
-                    "of asterisk_conf/ to replace it, or extensions_<name>.conf to add to the "
-                    "dialplan")
+                    f"{name} 不是热线的 Asterisk 会读取的文件 — 请用 asterisk_conf/ 中某个模板的"
+                    "文件名来替换该模板，或命名为 extensions_<名称>.conf 加入拨号方案")
             for name in asterisk_overrides(store.dir)
             if name not in templates and not name.startswith("extensions_")]
 
 
 def _refused(findings: list[Finding], diff: str = "") -> ApplyResult:
-    return ApplyResult("refused", f"{len(findings)} problem(s) found; nothing was changed",
+    return ApplyResult("refused", f"发现 {len(findings)} 个问题，未作任何改动",
                        diff, findings=sorted(findings, key=lambda f: (str(f.file), f.line)))
 
 
 async def roll_back(store: ConfStore, asterisk: AsteriskSide | None, to: int | None, *,
                     by: str) -> ApplyResult:
     """Bring version `to` (by default the one before the live one) back, as a new
-    version, with the same verification; the working copy becomes it too."""
+    version, with the same verification; the working copy becomes it too. ConfBusy
+    while another apply or rollback runs."""
+    with store.exclusive():
+        return await _roll_back(store, asterisk, to, by=by)
+
+
+async def _roll_back(store: ConfStore, asterisk: AsteriskSide | None, to: int | None, *,
+                     by: str) -> ApplyResult:
     versions = await asyncio.to_thread(store.versions)
     live = await asyncio.to_thread(store.live_version)
     if to is None:
         earlier = [v.number for v in versions
                    if v.number < live and not v.outcome.startswith("refused")]
         if not earlier:
-            return ApplyResult("refused", f"version {live} is the first: nothing to roll back to")
+            return ApplyResult("refused", f"第 {live} 版是最早的版本，没有可回滚的版本")
         to = earlier[-1]
     if to not in {v.number for v in versions}:
-        return ApplyResult("refused", f"no version {to} (hotline conf history lists them)")
+        return ApplyResult("refused", f"没有第 {to} 版（hotline conf history 列出所有版本）")
     if to == live:
-        return ApplyResult("unchanged", f"version {to} is live already")
+        return ApplyResult("unchanged", f"第 {to} 版已经在线上")
     diff = await asyncio.to_thread(store.diff, to)
     version = await asyncio.to_thread(
         lambda: store.snapshot(by, f"rollback to version {to}", "ok",
                                source=store.version_dir(to), rolled_back_to=to))
     result = await _go_live(store, asterisk, version.number, live, diff)
-    if result.outcome == "applied":
+    if result.outcome in ("applied", "not_running"):
         await asyncio.to_thread(store.restore_working_copy, to)
-        result.message = f"version {to} is live again (as version {version.number})"
+    if result.outcome == "applied":
+        result.message = f"第 {to} 版已重新生效（作为第 {version.number} 版）"
     return result
 
 
@@ -137,12 +153,12 @@ async def _go_live(store: ConfStore, asterisk: AsteriskSide | None, version: int
             asterisk_overrides, store.version_dir(version)))
         if problems:
             return await _put_back(store, asterisk, version, previous, diff,
-                                   "Asterisk did not take it: " + "; ".join(problems))
+                                   "Asterisk 没有接受它：" + "；".join(problems))
     running = await asyncio.to_thread(read_running, store.dir)
     if running is None or not running.alive:
         await asyncio.to_thread(store.mark, version, "applied")
-        return ApplyResult("not_running", f"version {version} is live; the hotline is not "
-                                          "running and takes it when it starts", diff, version)
+        return ApplyResult("not_running", f"第 {version} 版已设为线上版本；热线当前未运行，"
+                                          "启动时生效", diff, version)
     deadline = time.monotonic() + VERIFY_SECONDS
     while time.monotonic() < deadline:
         await asyncio.sleep(0.2)
@@ -151,12 +167,12 @@ async def _go_live(store: ConfStore, asterisk: AsteriskSide | None, version: int
             continue
         if running.version == version:
             await asyncio.to_thread(store.mark, version, "live")
-            return ApplyResult("applied", f"version {version} is live", diff, version)
+            return ApplyResult("applied", f"第 {version} 版已生效", diff, version)
         if running.refused == version:
             return await _put_back(store, asterisk, version, previous, diff,
-                                   f"the hotline refused it: {running.problem}")
+                                   f"热线服务拒绝了它：{running.problem}")
     return await _put_back(store, asterisk, version, previous, diff,
-                           f"the hotline did not take it within {VERIFY_SECONDS:g} s")
+                           f"热线服务 {VERIFY_SECONDS:g} 秒内没有采用它")
 
 
 async def _put_back(store: ConfStore, asterisk: AsteriskSide | None, version: int,
@@ -166,7 +182,7 @@ async def _put_back(store: ConfStore, asterisk: AsteriskSide | None, version: in
         problems = await asterisk.put(await asyncio.to_thread(
             asterisk_overrides, store.version_dir(previous)))
         if problems:
-            why += "; and putting the previous files back: " + "; ".join(problems)
+            why += "；恢复上一版文件时：" + "；".join(problems)
     await asyncio.to_thread(store.mark, version, f"refused: {why}")
-    return ApplyResult("rolled_back", f"version {version} rolled back, version {previous} "
-                                      f"is live again: {why}", diff, version)
+    return ApplyResult("rolled_back", f"第 {version} 版已回退，第 {previous} 版重新生效："
+                                      f"{why}", diff, version)

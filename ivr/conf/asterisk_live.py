@@ -97,8 +97,8 @@ class LiveAsterisk:
                 fields = {"Module": module} if module else {}
                 await ami.action("Reload", timeout=15, **fields)
             except HotlineError as exc:
-                complaints.append(Complaint("", 0, f"Asterisk refused to reload "
-                                                   f"{module or 'everything'}: {exc}"))
+                complaints.append(Complaint("", 0, f"Asterisk 拒绝重新加载 "
+                                                   f"{module or '全部模块'}：{exc}"))
         complaints += await self._verify(files, log_file, offset)
         return Reloaded(changed, complaints)
 
@@ -155,11 +155,11 @@ class AsteriskSide:
         try:
             ami = await ami_for(self._settings)
         except HotlineError as exc:
-            return [f"no AMI login to reload Asterisk: {exc}"]
+            return [f"无法登录 AMI 来重新加载 Asterisk：{exc}"]
         try:
             reloaded = await self._live.put(await self._live.files_for(overrides, ami), ami)
         except HotlineError as exc:
-            return [f"reloading Asterisk failed: {exc}"]
+            return [f"重新加载 Asterisk 失败：{exc}"]
         finally:
             await ami.stop()
         if reloaded.changed:

@@ -6,52 +6,28 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
-from ivr.conf.apply import (
-    ApplyResult,
-    Prompts,
-    apply_working_copy,
-    check_override_names,
-    roll_back,
-)
+from ivr.conf.admin import UnitNumbers, all_findings, model_words, world_for
+from ivr.conf.apply import ApplyResult, Prompts, apply_working_copy, roll_back
 from ivr.conf.asterisk_live import AsteriskSide
-from ivr.conf.check import check_menu, known_world
-from ivr.conf.store import ConfStore, asterisk_overrides
+from ivr.conf.store import ConfStore
 from ivr.menu.checks import KnownWorld
 from ivr.settings import Settings
 
-UnitNumbers = Callable[[], Awaitable[Mapping[str, bool]]]  # unit code → has a number
-
 
 async def _world(settings: Settings, units: UnitNumbers) -> KnownWorld:
-    missing_words = None
-    if settings.vosk_model is not None:  # the phrases must be words the model knows
-        from recognizer.model import ModelError, load_model
-        try:
-            model = await asyncio.to_thread(load_model, settings.vosk_model)
-            missing_words = model.missing_words
-        except ModelError as exc:
-            print(f"hotline: phrases not checked: {exc}", file=sys.stderr)
-    return await asyncio.to_thread(known_world, settings.recorded_prompts_dir,
-                                   {settings.queue_name}, await units(), missing_words)
+    return await world_for(settings, units, await model_words(settings))
 
 
 def check(settings: Settings, units: UnitNumbers) -> int:
     async def run() -> int:
-        store = ConfStore(settings.conf_dir)
-        await asyncio.to_thread(store.ensure)
-        world = await _world(settings, units)
-        _tree, findings = await asyncio.to_thread(
-            check_menu, store.working_file("menu.toml"), world)
-        findings += await asyncio.to_thread(check_override_names, store)
-        overrides = await asyncio.to_thread(asterisk_overrides, store.dir)
-        if overrides:  # the admin's own Asterisk files: a scratch Asterisk loads them
-            findings += await AsteriskSide(settings).check(overrides)
-        for finding in sorted(findings, key=lambda f: (str(f.file), f.line)):
+        findings = await all_findings(settings, ConfStore(settings.conf_dir),
+                                      await _world(settings, units), AsteriskSide(settings))
+        for finding in findings:
             print(finding)
         if not findings:
-            print(f"{settings.conf_dir}: no problems found")
+            print(f"{settings.conf_dir}：没有发现问题")
         return 1 if findings else 0
 
     return asyncio.run(run())
@@ -62,9 +38,9 @@ def apply(settings: Settings, units: UnitNumbers, *, yes: bool, dry_run: bool) -
         if yes:
             return True
         if not sys.stdin.isatty():
-            print("hotline: not applied: confirm on a terminal, or pass --yes", file=sys.stderr)
+            print("hotline: 未应用：请在终端上确认，或加 --yes", file=sys.stderr)
             return False
-        answer = await asyncio.to_thread(input, "Apply this change? [y/N] ")
+        answer = await asyncio.to_thread(input, "应用这些修改？[y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
     async def run() -> ApplyResult:

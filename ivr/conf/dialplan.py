@@ -69,15 +69,14 @@ def applications(core_show_applications: str) -> set[str]:
 
 def unknown_applications(priorities: list[Priority], known: set[str]) -> list[Complaint]:
     return [Complaint(p.file, p.line,
-                      f"no application {p.app!r} in this Asterisk — check its spelling, or "
-                      "load its module" if p.app else "a priority with no application — "
-                      "write one, e.g. NoOp()")
+                      f"Asterisk 中没有应用 {p.app!r} — 请检查拼写，或加载提供它的模块"
+                      if p.app else "这一步没有写应用 — 请写上一个，例如 NoOp()")
             for p in priorities if p.app.lower() not in known]
 
 
 def missing_contexts(contexts: set[str]) -> list[Complaint]:
-    return [Complaint("extensions.conf", 0, f"context {name!r} is missing — the hotline's "
-                                            "calls need it; put it back")
+    return [Complaint("extensions.conf", 0, f"缺少上下文 {name!r} — 热线的来电需要它，"
+                                            "请恢复")
             for name in REQUIRED_CONTEXTS if name not in contexts]
 
 
@@ -96,9 +95,9 @@ def log_complaints(log_text: str, texts: Mapping[str, str]) -> list[Complaint]:
         if at:
             text = _AT_LINE.sub("", message).rstrip(" ,:")
             found.append(Complaint(Path(at.group("path")).name, int(at.group("line")),
-                                   f"Asterisk: {text} — fix this line (Asterisk skips it)"))
+                                   f"Asterisk：{text} — 请修正这一行（Asterisk 会跳过它）"))
         elif entry.group("source") in _CONFIG_SOURCES:
-            found.append(_located(f"Asterisk: {message} — fix this line", texts))
+            found.append(_located(f"Asterisk：{message} — 请修正这一行", texts))
     return list(dict.fromkeys(found))  # a reload repeats the load's warnings
 
 

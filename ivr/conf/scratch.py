@@ -69,8 +69,8 @@ async def scratch_check(settings: Settings, overrides: Mapping[str, str],
             dialplan = await process.rx("dialplan show")
             known = applications(await process.rx("core show applications"))
         except HotlineError as exc:
-            return [Finding(conf_asterisk_dir, 1, f"a scratch Asterisk would not load this "
-                                                  f"configuration: {exc}")]
+            return [Finding(conf_asterisk_dir, 1, f"试加载用的 Asterisk 无法加载这份配置："
+                                                  f"{exc} — 请检查 Asterisk 文件")]
         finally:
             await process.stop()
         log_text = await asyncio.to_thread(

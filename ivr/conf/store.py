@@ -15,14 +15,18 @@ version is live. Blocking file work: the service calls it from a worker.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ivr.errors import HotlineError
 from ivr.menu.config import DEFAULT_MENU_FILE
 from store.files import write_atomically
 
@@ -30,6 +34,10 @@ from store.files import write_atomically
 DEFAULTS = {"menu.toml": DEFAULT_MENU_FILE}
 ASTERISK_DIR = "asterisk"
 META = "meta.json"
+
+
+class ConfBusy(HotlineError):
+    """Another apply or rollback is under way (from the page, or another terminal)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,21 @@ class ConfStore:
         self.dir = conf_dir
         self._versions = conf_dir / ".versions"
         self._live = conf_dir / ".live"
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One apply or rollback at a time, across processes (the page and the command):
+        a second one is refused at once, never queued behind a reload."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfBusy("另一个应用或回滚正在进行 — 请等它结束后再试") from None
+            yield
+        finally:
+            os.close(fd)
 
     # -- first run ------------------------------------------------------------------------
     def ensure(self) -> None:

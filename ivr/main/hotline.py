@@ -1,4 +1,5 @@
-"""Composition root: the one place that builds and wires the running hotline."""
+"""The running hotline: Asterisk plus the service around it, built and wired (the web
+app's routes: ivr/main/web_app.py)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,30 @@ import functools
 import gc
 import logging
 import signal
-from dataclasses import dataclass
-from importlib.metadata import version
 
 from aiohttp import web
 
-import tickets.http as ticket_routes
 from agi_scripts.callback_request import CallbackServices, callback_request
 from agi_scripts.main_menu import MainMenuServices, main_menu
 from agi_scripts.message_left import MessageServices, message_left
-from http_kit.openapi import serve_openapi
 from ivr.accounts.service import Accounts
-from ivr.callback_requests import http as callback_routes
 from ivr.callback_requests.service import CallbackRequests
-from ivr.calls import http as call_routes
 from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
+from ivr.conf.admin import ConfAdmin, unit_numbers
+from ivr.conf.asterisk_live import AsteriskSide
 from ivr.conf.live import LiveConf
 from ivr.conf.store import ConfStore
 from ivr.errors import AsteriskError
-from ivr.listen_in import http as listen_in_routes
 from ivr.listen_in.service import ListenInService
-from ivr.live_view import http as live_view_routes
 from ivr.live_view.service import LiveView
+from ivr.main.web_app import WebServices, build_web_app
 from ivr.menu.flow import TicketStatus
 from ivr.menu.prompts import build_prompts, load_catalog
-from ivr.metrics import http as metric_routes
 from ivr.metrics.service import HotlineMetrics, MetricSources
-from ivr.schedule import http as schedule_routes
 from ivr.schedule.hours import preset_for
 from ivr.schedule.staffing import Staffing
-from ivr.screen_pops import http as pop_routes
 from ivr.screen_pops.service import ScreenPops
-from ivr.seats import http as seat_routes
 from ivr.seats.service import SeatService
 from ivr.settings import Settings
 from ivr.speech.parts import speech_parts
@@ -60,14 +52,8 @@ from ivr.telephony.asterisk_config import (
 from ivr.telephony.asterisk_process import AsteriskInstall, AsteriskProcess
 from ivr.telephony.loop_watchdog import LoopWatchdog
 from ivr.telephony.resync import Resync
-from ivr.transfers import http as transfer_routes
 from ivr.transfers.control import TransferControl
 from ivr.transfers.service import TransferService
-from ivr.web import auth as auth_routes
-from ivr.web import health as health_routes
-from ivr.web import pages
-from ivr.web.app import RouteSetup, build_app
-from ivr.web.health import HealthCheck
 from store.db import Database
 from store.tasks import cancel_and_wait
 from store.transactions import writers_for
@@ -185,7 +171,10 @@ class Hotline:
         self._web = web.AppRunner(build_web_app(WebServices(
             self.accounts, self.call_log, self.health, self.tickets, self.outbox_admin,
             self.db, self.seats, self.pops, self.listen_in, self.callbacks,
-            self.live_view, self.staffing, self.transfers, self.metrics)),
+            self.live_view, self.staffing, self.transfers, self.metrics,
+            ConfAdmin(s, functools.partial(unit_numbers, self.tickets),
+                      self.speech.missing_words_check,
+                      AsteriskSide(s)))),
             access_log=None)
         await self._web.setup()
         await web.TCPSite(self._web, s.bind, s.web_port).start()
@@ -342,51 +331,3 @@ async def run(settings: Settings, *, bench_dialplan: bool = False) -> None:
         log.info("stopping")
     finally:
         await hotline.stop()
-
-
-@dataclass(frozen=True)
-class WebServices:
-    """What the web app is built from; each slice's routes get only their own service."""
-
-    accounts: Accounts
-    calls: CallLog
-    health: HealthCheck
-    tickets: TicketService
-    outbox: OutboxAdmin
-    db: Database
-    seats: SeatService
-    pops: ScreenPops
-    listen_in: ListenInService
-    callbacks: CallbackRequests
-    live_view: LiveView
-    staffing: Staffing | None = None  # staffed hours; None where no PBX runs (unit tests)
-    transfers: TransferService | None = None  # likewise
-    metrics: HotlineMetrics | None = None  # GET /metrics
-
-
-def build_web_app(services: WebServices) -> web.Application:
-    """The HTTP API and pages: every slice registers its own routes."""
-    setups: list[RouteSetup] = [
-        functools.partial(health_routes.setup, check=services.health),
-        functools.partial(auth_routes.setup, accounts=services.accounts),
-        functools.partial(call_routes.setup, calls=services.calls),
-        functools.partial(seat_routes.setup, seats=services.seats),
-        functools.partial(pop_routes.setup, pops=services.pops),
-        functools.partial(listen_in_routes.setup, listen_in=services.listen_in),
-        functools.partial(callback_routes.setup, callbacks=services.callbacks),
-        functools.partial(live_view_routes.setup, view=services.live_view),
-        functools.partial(ticket_routes.setup, routes=ticket_routes.TicketRoutes(
-            services.tickets, services.outbox, services.db, services.calls)),
-        pages.setup,
-    ]
-    if services.staffing is not None:
-        setups.append(functools.partial(schedule_routes.setup, staffing=services.staffing))
-    if services.transfers is not None:
-        setups.append(functools.partial(transfer_routes.setup, transfers=services.transfers))
-    if services.metrics is not None:
-        setups.append(functools.partial(metric_routes.setup, metrics=services.metrics))
-    # Last: the document describes every route registered before it.
-    setups.append(functools.partial(serve_openapi, title="12345 hotline API",
-                                    version=version("hotline12345"),
-                                    session_cookie=auth_routes.SESSION_COOKIE))
-    return build_app(setups)

@@ -29,19 +29,19 @@ def check_tree(tree: MenuTree, world: KnownWorld) -> list[Problem]:
 
 def _links(tree: MenuTree) -> list[Problem]:
     problems = []
-    names = ", ".join(repr(n) for n in tree.nodes)
+    names = "、".join(repr(n) for n in tree.nodes)
     for node in tree.nodes.values():
         for key, d in node.keys.items():
             if d.kind == "menu" and d.target not in tree.nodes:
                 problems.append(Problem(
                     ("nodes", node.name, "keys", key),
-                    f"key {key} leads to node {d.target!r}, which does not exist — add "
-                    f"[nodes.{d.target}] or lead it to one of {names}"))
+                    f"按键 {key} 指向的节点 {d.target!r} 不存在 — 请添加 [nodes.{d.target}]，"
+                    f"或改为指向 {names} 之一"))
             if d.kind == "back" and node.name == tree.start:
                 problems.append(Problem(
                     ("nodes", node.name, "keys", key),
-                    f"key {key} goes back, but {node.name!r} is where the menu starts — "
-                    "use repeat = true, or take the key away"))
+                    f"按键 {key} 是返回上一级，但 {node.name!r} 是菜单的起点 — 请改为 "
+                    "repeat = true，或删除该按键"))
     return problems
 
 
@@ -61,8 +61,8 @@ def _reachable(tree: MenuTree) -> set[str]:
 
 def _reach(tree: MenuTree) -> list[Problem]:
     reachable = _reachable(tree)
-    return [Problem(("nodes", name), f"node {name!r} is not reached by any key — lead a key "
-                                     f"to it (menu = \"{name}\") or remove it")
+    return [Problem(("nodes", name), f"节点 {name!r} 没有任何按键能到达 — 请让某个按键指向它"
+                                     f"（menu = \"{name}\"），或删除它")
             for name in tree.nodes if name not in reachable]
 
 
@@ -90,39 +90,38 @@ def _ways_out(tree: MenuTree) -> list[Problem]:
                 out.add(name)
                 changed = True
     return [Problem(("nodes", name),
-                    f"node {name!r} loops with no way out to a person — give one of its keys "
-                    f"queue = \"{tree.operator}\" (or a unit, an emergency number, a message)")
+                    f"节点 {name!r} 循环往复，没有通往人工的出口 — 请给它的某个按键设置 "
+                    f"queue = \"{tree.operator}\"（或单位、紧急号码、留言）")
             for name in sorted(_reachable(tree) - out)]
 
 
 def _prompts(tree: MenuTree, world: KnownWorld) -> list[Problem]:
     known = set(world.prompt_ids) | set(tree.prompt_texts)
-    return [Problem(where, f"prompt {prompt!r} has no text and no recording — add "
-                           f"{prompt} = \"…\" under [prompts], or a recording "
-                           f"prompts/{prompt}.wav")
+    return [Problem(where, f"提示音 {prompt!r} 既没有文字也没有录音 — 请在 [prompts] 下添加 "
+                           f"{prompt} = \"…\"，或放入录音 prompts/{prompt}.wav")
             for where, prompt in tree.prompt_ids() if prompt not in known]
 
 
 def _targets(tree: MenuTree, world: KnownWorld) -> list[Problem]:
     problems = []
-    queues = ", ".join(sorted(world.queues))
+    queues = "、".join(sorted(world.queues))
     if tree.operator not in world.queues:
-        problems.append(Problem(("operator",), f"queue {tree.operator!r} does not exist — "
-                                               f"use one of {queues}"))
+        problems.append(Problem(("operator",), f"队列 {tree.operator!r} 不存在 — "
+                                               f"请使用 {queues} 之一"))
     for node in tree.nodes.values():
         for key, d in node.keys.items():
             where = ("nodes", node.name, "keys", key)
             if d.kind == "queue" and d.target not in world.queues:
-                problems.append(Problem(where, f"key {key}: queue {d.target!r} does not exist"
-                                               f" — use one of {queues}"))
+                problems.append(Problem(where, f"按键 {key}：队列 {d.target!r} 不存在 — "
+                                               f"请使用 {queues} 之一"))
             if d.kind == "unit" and world.units is not None:
                 if d.target not in world.units:
-                    problems.append(Problem(where, f"key {key}: unit {d.target!r} does not "
-                                                   "exist — add it (hotline units add) or "
-                                                   "name an existing unit's code"))
+                    problems.append(Problem(where, f"按键 {key}：单位 {d.target!r} 不存在 — "
+                                                   "请先添加该单位（hotline units add），"
+                                                   "或填写已有单位的编码"))
                 elif not world.units[d.target]:
-                    problems.append(Problem(where, f"key {key}: unit {d.target!r} has no "
-                                                   "number to call — give it a phone"))
+                    problems.append(Problem(where, f"按键 {key}：单位 {d.target!r} 没有可拨打的"
+                                                   "号码 — 请为它设置电话"))
     return problems
 
 
@@ -135,13 +134,13 @@ def _phrases(tree: MenuTree, world: KnownWorld) -> list[Problem]:
             for phrase in d.phrases:
                 said = " ".join(phrase.split())
                 if said in seen:
-                    problems.append(Problem(where, f"key {key}: the phrase {phrase!r} is also "
-                                                   f"key {seen[said]}'s — keep it on one"))
+                    problems.append(Problem(where, f"按键 {key}：说法 {phrase!r} 已用于按键 "
+                                                   f"{seen[said]} — 只保留在一个按键上"))
                 seen.setdefault(said, key)
             if world.missing_words is not None and d.phrases:
                 missing = world.missing_words(list(d.phrases))
                 if missing:
-                    problems.append(Problem(where, f"key {key}: the speech model does not "
-                                                   f"know {', '.join(missing)} — write the "
-                                                   "phrase in words it knows (spaced)"))
+                    problems.append(Problem(where, f"按键 {key}：语音模型不认识 "
+                                                   f"{'、'.join(missing)} — 请用模型认识的词"
+                                                   "书写该说法（词间用空格）"))
     return problems

@@ -20,15 +20,15 @@ def read_tree(path: Path) -> tuple[MenuTree | None, list[Problem], int | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem((), f"cannot read the file ({exc}) — restore it from "
-                                  f"{DEFAULT_MENU_FILE}")], None
+        return None, [Problem((), f"无法读取该文件（{exc}） — 请从 {DEFAULT_MENU_FILE} "
+                                  "恢复")], None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # "Expected '=' after a key in a key/value pair (at line 12, column 5)"
         message, _, at = str(exc).partition(" (at line ")
         line = int(at.split(",")[0]) if at[:1].isdigit() else None
-        return None, [Problem((), f"not valid TOML: {message} — fix the syntax there")], line
+        return None, [Problem((), f"TOML 语法错误：{message} — 请修正该处语法")], line
     tree, problems = parse_tree(document)
     return tree, problems, None
 

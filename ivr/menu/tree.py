@@ -30,7 +30,7 @@ Where = tuple[str, ...]
 @dataclass(frozen=True)
 class Problem:
     where: Where
-    message: str  # "what is wrong — how to fix it"
+    message: str  # "what is wrong — how to fix it", in Chinese: the admin reads it
 
 
 @dataclass(frozen=True)
@@ -113,21 +113,21 @@ def parse_tree(document: Mapping[str, Any]) -> tuple[MenuTree | None, list[Probl
     nodes: dict[str, Node] = {}
     raw_nodes = document.get("nodes")
     if not isinstance(raw_nodes, Mapping) or not raw_nodes:
-        return None, [Problem(("nodes",), "the menu has no nodes — add one, e.g. "
-                                          "[nodes.main] with prompts and [nodes.main.keys]")]
+        return None, [Problem(("nodes",), "菜单没有任何节点 — 请添加一个，例如 [nodes.main]，"
+                                          "写上 prompts 和 [nodes.main.keys]")]
     for name, raw in raw_nodes.items():
         node = _node(name, raw, problems)
         if node is not None:
             nodes[name] = node
     start = _text(document, "start", "main", (), problems)
     if start not in raw_nodes:
-        problems.append(Problem(("start",), f"start = {start!r} is no node — name one of "
+        problems.append(Problem(("start",), f"start = {start!r} 不是任何节点 — 请改为其中之一："
                                             f"{_names(raw_nodes)}"))
     prompt_texts = document.get("prompts", {})
     if not isinstance(prompt_texts, Mapping) or not all(
             isinstance(v, str) and v.strip() for v in prompt_texts.values()):
-        problems.append(Problem(("prompts",), "[prompts] holds id = \"text\" pairs — give "
-                                              "every prompt its Mandarin text"))
+        problems.append(Problem(("prompts",), "[prompts] 应写成 提示音编号 = \"文字\" — "
+                                              "请给每个提示音写上普通话文字"))
         prompt_texts = {}
     tree = MenuTree(
         start=start, nodes=nodes,
@@ -144,13 +144,14 @@ def parse_tree(document: Mapping[str, Any]) -> tuple[MenuTree | None, list[Probl
 def _node(name: str, raw: Any, problems: list[Problem]) -> Node | None:
     where: Where = ("nodes", name)
     if not isinstance(raw, Mapping):
-        problems.append(Problem(where, f"node {name!r} must be a table [nodes.{name}]"))
+        problems.append(Problem(where, f"节点 {name!r} 必须是一个表 — 请按 [nodes.{name}] "
+                                       "的写法书写"))
         return None
     keys: dict[str, Destination] = {}
     raw_keys = raw.get("keys")
     if not isinstance(raw_keys, Mapping) or not raw_keys:
-        problems.append(Problem(where, f"node {name!r} has no keys — add [nodes.{name}.keys] "
-                                       "with at least one key"))
+        problems.append(Problem(where, f"节点 {name!r} 没有按键 — 请添加 [nodes.{name}.keys]，"
+                                       "至少一个按键"))
         raw_keys = {}
     for key, value in raw_keys.items():
         destination = _destination((*where, "keys", key), key, value, problems)
@@ -158,8 +159,8 @@ def _node(name: str, raw: Any, problems: list[Problem]) -> Node | None:
             keys[key] = destination
     prompts = _prompts(raw, "prompts", (), where, problems)
     if not prompts and "prompts" not in raw:
-        problems.append(Problem(where, f"node {name!r} has no prompts — say what the keys "
-                                       "do: prompts = [\"...\"]"))
+        problems.append(Problem(where, f"节点 {name!r} 没有提示音 — 请用 prompts = [\"...\"] "
+                                       "告诉来电人各按键的用途"))
     return Node(name, prompts, keys,
                 max_failures=_number(raw, "max_failures", 3, where, problems),
                 timeout_ms=_number(raw, "timeout_seconds", 6, where, problems) * 1000)
@@ -168,44 +169,44 @@ def _node(name: str, raw: Any, problems: list[Problem]) -> Node | None:
 def _destination(where: Where, key: str, value: Any,
                  problems: list[Problem]) -> Destination | None:
     if key not in KEYPAD:
-        problems.append(Problem(where, f"{key!r} is not a key of the phone — use one of "
-                                       "0-9, * or #"))
+        problems.append(Problem(where, f"{key!r} 不是电话上的按键 — 请使用 0-9、* 或 #"))
         return None
     if not isinstance(value, Mapping):
-        problems.append(Problem(where, f"key {key} needs a destination, e.g. "
+        problems.append(Problem(where, f"按键 {key} 需要一个去向 — 例如 "
                                        f"\"{key}\" = {{ queue = \"hotline\" }}"))
         return None
     named = [name for name in DESTINATIONS if name in value]
     if not named:
-        problems.append(Problem(where, f"key {key} leads nowhere — give it one of "
-                                       f"{', '.join(DESTINATIONS)}"))
+        problems.append(Problem(where, f"按键 {key} 没有去向 — 请给它以下之一："
+                                       f"{'、'.join(DESTINATIONS)}"))
         return None
     if len(named) > 1:
-        problems.append(Problem(where, f"key {key} has two destinations ({' and '.join(named)})"
-                                       " — keep one"))
+        problems.append(Problem(where, f"按键 {key} 有两个去向（{'、'.join(named)}） — "
+                                       "只保留一个"))
         return None
     kind = named[0]
     target = value[kind]
     if not isinstance(target, DESTINATIONS[kind]) or target in ("", False):
-        wanted = "true" if DESTINATIONS[kind] is bool else "a name"
-        problems.append(Problem(where, f"key {key}: {kind} = {target!r} — write {kind} = "
-                                       f"{wanted}"))
+        wanted = "true" if DESTINATIONS[kind] is bool else "\"名称\""
+        problems.append(Problem(where, f"按键 {key}：{kind} = {target!r} 写法不对 — 请写成 "
+                                       f"{kind} = {wanted}"))
         return None
     if kind == "emergency" and target not in EMERGENCY_NUMBERS:
-        problems.append(Problem(where, f"key {key}: {target!r} is no emergency number — use "
-                                       f"one of {', '.join(EMERGENCY_NUMBERS)}"))
+        problems.append(Problem(where, f"按键 {key}：{target!r} 不是紧急号码 — 请使用 "
+                                       f"{'、'.join(EMERGENCY_NUMBERS)} 之一"))
         return None
     if kind == "lookup" and target not in LOOKUPS:
-        problems.append(Problem(where, f"key {key}: lookup = {target!r} is unknown — use "
-                                       f"lookup = \"ticket\""))
+        problems.append(Problem(where, f"按键 {key}：lookup = {target!r} 无法识别 — 请写成 "
+                                       "lookup = \"ticket\""))
         return None
     unknown = sorted(set(value) - set(DESTINATIONS) - {"kind", "say", "phrases"})
     if unknown:
-        problems.append(Problem(where, f"key {key}: unknown setting {', '.join(unknown)} — "
-                                       "the settings are a destination, kind, say, phrases"))
+        problems.append(Problem(where, f"按键 {key}：未知设置 {'、'.join(unknown)} — 可用的设置"
+                                       "只有去向、kind、say、phrases"))
     request_kind = value.get("kind")
     if request_kind is not None and (kind != "queue" or not isinstance(request_kind, str)):
-        problems.append(Problem(where, f"key {key}: kind goes with queue only, as a name"))
+        problems.append(Problem(where, f"按键 {key}：kind 只能和 queue 一起使用，且是一个名称 — "
+                                       "请删除或改正"))
         request_kind = None
     return Destination(
         kind, "" if isinstance(target, bool) else target, request_kind,  # type: ignore[arg-type]
@@ -218,7 +219,7 @@ def _prompts(table: Mapping[str, Any], name: str, default: tuple[str, ...], wher
     value = table.get(name, default)
     if isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value):
         return tuple(value)
-    problems.append(Problem((*where, name), f"{name} must be a list of names, e.g. "
+    problems.append(Problem((*where, name), f"{name} 必须是名称列表 — 例如 "
                                             f"{name} = [\"welcome\"]"))
     return default
 
@@ -228,8 +229,8 @@ def _number(table: Mapping[str, Any], name: str, default: int, where: Where,
     value = table.get(name, default)
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 600:
         return value
-    problems.append(Problem((*where, name), f"{name} = {value!r} — a whole number "
-                                            "from 1 to 600"))
+    problems.append(Problem((*where, name), f"{name} = {value!r} 不合适 — 请填 1 到 600 "
+                                            "之间的整数"))
     return default
 
 
@@ -238,10 +239,10 @@ def _text(table: Mapping[str, Any], name: str, default: str, where: Where,
     value = table.get(name, default)
     if isinstance(value, str) and value:
         return value
-    problems.append(Problem((*where, name), f"{name} must be a name, e.g. "
+    problems.append(Problem((*where, name), f"{name} 必须是一个名称 — 例如 "
                                             f"{name} = \"{default}\""))
     return default
 
 
 def _names(raw_nodes: Mapping[str, Any]) -> str:
-    return ", ".join(repr(n) for n in raw_nodes) or "(none)"
+    return "、".join(repr(n) for n in raw_nodes) or "（无）"

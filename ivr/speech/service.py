@@ -135,6 +135,11 @@ class SpeechService:
         self._check_phrases()
         self.state = "up"
 
+    def missing_words_check(self) -> Callable[[list[str]], list[str]] | None:
+        """The loaded model's lexicon check, for `hotline conf` on the admin page (None:
+        speech off, or the model not loaded)."""
+        return self.pool.model.missing_words if self.pool is not None else None
+
     def set_menu_phrases(self, phrases: list[str]) -> None:
         """A new menu went live: callers who arrive from now on are heard for its
         phrases (a stream keeps the grammar it started with)."""

@@ -1,6 +1,6 @@
 """The aiohttp application: one factory, the login check, and the one mapping from errors
 to answers (by the status each error class declares, see http_kit/errors.py). Routes come
-from the slices, each registering its own; the composition root (ivr/main.py) says which."""
+from the slices, each registering its own; the composition root (ivr/main/web_app.py) says which."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The pages people open in a browser: the operator's console and the supervisor's live
-view (each logs in with /api/login from its own script, so the HTML itself is public)."""
+"""The pages people open in a browser: the operator's console, the supervisor's live
+view and the telephony admin's page (each logs in with /api/login from its own script, so
+the HTML itself is public)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ async def console(_request: web.Request) -> web.FileResponse:
 @api.get("/supervisor", "The supervisor's live page (Chinese)", public=True, answers=HTML)
 async def supervisor(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "supervisor.html")
+
+
+@api.get("/admin", "The telephony admin's page (Chinese): the menu's picture, the check's "
+            "findings, the change waiting, apply and rollback", public=True, answers=HTML)
+async def admin(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "admin.html")
 
 
 def setup(app: web.Application) -> None:

@@ -76,8 +76,8 @@ async def test_a_broken_menu_is_refused_and_nothing_changes(conf):
     result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
     assert result.outcome == "refused" and not result.ok
     assert [f.message.split(" — ")[0] for f in result.findings] == [
-        "key 8 leads to node 'emergncy', which does not exist",
-        "node 'emergency' is not reached by any key"]
+        "按键 8 指向的节点 'emergncy' 不存在",
+        "节点 'emergency' 没有任何按键能到达"]
     assert store.live_version() == 1 and len(store.versions()) == 1
 
 
@@ -112,9 +112,9 @@ async def test_a_version_the_hotline_refuses_is_put_back(conf, monkeypatch):
         monkeypatch.setattr(store, "snapshot", broken_snapshot)
         result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
         assert result.outcome == "rolled_back", result.message
-        assert "the hotline refused it" in result.message
+        assert "热线服务拒绝了它" in result.message
         assert store.live_version() == 1 and running.version == 1
-        assert store.versions()[-1].outcome.startswith("refused: the hotline refused it")
+        assert store.versions()[-1].outcome.startswith("refused: 热线服务拒绝了它")
         noted = read_running(store.dir)
         assert noted is not None and (noted.version, noted.refused, noted.pid) == (
             1, 2, os.getpid())

@@ -48,49 +48,46 @@ def test_the_default_menu_is_clean(tmp_path):
 KEY_CASES = {
     "a key to a node that does not exist": (
         '"7" = { menu = "nowhere" }',
-        "key 7 leads to node 'nowhere', which does not exist — add [nodes.nowhere] or lead "
-        "it to one of 'main', 'emergency'"),
+        "按键 7 指向的节点 'nowhere' 不存在 — 请添加 [nodes.nowhere]，或改为指向 "
+        "'main'、'emergency' 之一"),
     "a key with no destination": (
         '"7" = { say = ["to_operator"] }',
-        "key 7 leads nowhere — give it one of menu, back, repeat, queue, unit, emergency, "
-        "lookup, message"),
+        "按键 7 没有去向 — 请给它以下之一：menu、back、repeat、queue、unit、emergency、"
+        "lookup、message"),
     "two destinations on one key": (
         '"7" = { queue = "hotline", menu = "emergency" }',
-        "key 7 has two destinations (menu and queue) — keep one"),
+        "按键 7 有两个去向（menu、queue） — 只保留一个"),
     "a prompt with no text and no recording": (
         '"7" = { queue = "hotline", say = ["no_such_prompt"] }',
-        "prompt 'no_such_prompt' has no text and no recording — add no_such_prompt = \"…\" "
-        "under [prompts], or a recording prompts/no_such_prompt.wav"),
+        "提示音 'no_such_prompt' 既没有文字也没有录音 — 请在 [prompts] 下添加 "
+        "no_such_prompt = \"…\"，或放入录音 prompts/no_such_prompt.wav"),
     "a queue that does not exist": (
         '"7" = { queue = "nightshift" }',
-        "key 7: queue 'nightshift' does not exist — use one of hotline"),
+        "按键 7：队列 'nightshift' 不存在 — 请使用 hotline 之一"),
     "a unit that does not exist": (
         '"7" = { unit = "NOPE" }',
-        "key 7: unit 'NOPE' does not exist — add it (hotline units add) or name an existing "
-        "unit's code"),
+        "按键 7：单位 'NOPE' 不存在 — 请先添加该单位（hotline units add），或填写已有单位的编码"),
     "a unit with no number": (
         '"7" = { unit = "EMPTY" }',
-        "key 7: unit 'EMPTY' has no number to call — give it a phone"),
+        "按键 7：单位 'EMPTY' 没有可拨打的号码 — 请为它设置电话"),
     "a phrase the speech model does not know": (
         '"7" = { queue = "hotline", phrases = ["救命"] }',
-        "key 7: the speech model does not know 救命 — write the phrase in words it knows "
-        "(spaced)"),
+        "按键 7：语音模型不认识 救命 — 请用模型认识的词书写该说法（词间用空格）"),
     "a phrase on two keys": (
         '"7" = { queue = "hotline", phrases = ["投诉"] }',
-        "key 7: the phrase '投诉' is also key 2's — keep it on one"),
+        "按键 7：说法 '投诉' 已用于按键 2 — 只保留在一个按键上"),
     "a key the phone does not have": (
         '"A" = { queue = "hotline" }',
-        "'A' is not a key of the phone — use one of 0-9, * or #"),
+        "'A' 不是电话上的按键 — 请使用 0-9、* 或 #"),
     "an emergency number that is none": (
         '"7" = { emergency = "911" }',
-        "key 7: '911' is no emergency number — use one of 110, 119, 120, 122"),
+        "按键 7：'911' 不是紧急号码 — 请使用 110、119、120、122 之一"),
     "back where the menu starts": (
         '"7" = { back = true }',
-        "key 7 goes back, but 'main' is where the menu starts — use repeat = true, or take "
-        "the key away"),
+        "按键 7 是返回上一级，但 'main' 是菜单的起点 — 请改为 repeat = true，或删除该按键"),
     "a setting no key has": (
         '"7" = { queue = "hotline", sya = ["to_operator"] }',
-        "key 7: unknown setting sya — the settings are a destination, kind, say, phrases"),
+        "按键 7：未知设置 sya — 可用的设置只有去向、kind、say、phrases"),
 }
 
 
@@ -106,8 +103,8 @@ def test_a_node_no_key_reaches(tmp_path):
     text = DEFAULT + '\n[nodes.orphan]\nprompts = ["main_menu"]\n[nodes.orphan.keys]\n' \
                      '"0" = { queue = "hotline" }\n'
     assert checked(tmp_path, text) == [
-        f"{tmp_path / 'menu.toml'}:{line_with(text, '[nodes.orphan]')}: node 'orphan' is not "
-        "reached by any key — lead a key to it (menu = \"orphan\") or remove it"]
+        f"{tmp_path / 'menu.toml'}:{line_with(text, '[nodes.orphan]')}: 节点 'orphan' 没有任何"
+        "按键能到达 — 请让某个按键指向它（menu = \"orphan\"），或删除它"]
 
 
 def test_a_loop_with_no_way_out_to_a_person(tmp_path):
@@ -118,9 +115,9 @@ def test_a_loop_with_no_way_out_to_a_person(tmp_path):
         '"1" = { menu = "loop_a" }\n"9" = { repeat = true }\n')
     path = tmp_path / "menu.toml"
     assert checked(tmp_path, text) == [
-        f"{path}:{line_with(text, f'[nodes.{name}]')}: node {name!r} loops with no way out "
-        "to a person — give one of its keys queue = \"hotline\" (or a unit, an emergency "
-        "number, a message)" for name in ("loop_a", "loop_b")]
+        f"{path}:{line_with(text, f'[nodes.{name}]')}: 节点 {name!r} 循环往复，没有通往人工的"
+        "出口 — 请给它的某个按键设置 queue = \"hotline\"（或单位、紧急号码、留言）"
+        for name in ("loop_a", "loop_b")]
 
 
 def test_a_submenu_whose_back_key_leads_on_is_fine(tmp_path):
@@ -140,8 +137,8 @@ def test_a_syntax_error_is_named_at_its_line(tmp_path):
     text = with_key(line)
     [finding] = checked(tmp_path, text)
     assert finding.startswith(f"{tmp_path / 'menu.toml'}:{line_with(text, line)}: "
-                              "not valid TOML: ")
-    assert finding.endswith("— fix the syntax there")
+                              "TOML 语法错误：")
+    assert finding.endswith("— 请修正该处语法")
 
 
 def test_a_number_out_of_range_and_a_missing_start(tmp_path):
@@ -149,15 +146,15 @@ def test_a_number_out_of_range_and_a_missing_start(tmp_path):
         'start = "main"', 'start = "begin"')
     path = tmp_path / "menu.toml"
     assert checked(tmp_path, text) == [
-        f"{path}:{line_with(text, 'start =')}: start = 'begin' is no node — name one of "
-        "'main', 'emergency'",
-        f"{path}:{line_with(text, 'max_failures = 0')}: max_failures = 0 — a whole number "
-        "from 1 to 600"]
+        f"{path}:{line_with(text, 'start =')}: start = 'begin' 不是任何节点 — 请改为其中之一："
+        "'main'、'emergency'",
+        f"{path}:{line_with(text, 'max_failures = 0')}: max_failures = 0 不合适 — 请填 1 到 "
+        "600 之间的整数"]
 
 
 def test_an_unreadable_file_is_one_finding(tmp_path):
     _tree, findings = check_menu(tmp_path / "missing.toml", world())
-    assert [f.line for f in findings] == [1] and "cannot read the file" in findings[0].message
+    assert [f.line for f in findings] == [1] and "无法读取该文件" in findings[0].message
     assert isinstance(findings[0], Finding)
 
 
