@@ -118,9 +118,13 @@ async def measure(stack: Stack, ami: AmiClient) -> dict:
         return active["total"] if active["total"] >= IN_MENU + IN_QUEUE else None
 
     await eventually(all_up, timeout=60, what="50 calls in progress")
-    await asyncio.sleep(3)  # the queue callers have pressed 0 and joined
-    in_queue = sum(1 for c in (await stack.get("/api/calls", active="true",
-                                               limit="100"))["items"] if c["queue"])
+
+    async def queued():
+        active = (await stack.get("/api/calls", active="true", limit="100"))["items"]
+        waiting = sum(1 for c in active if c["queue"])
+        return waiting if waiting >= IN_QUEUE else None
+
+    in_queue = await eventually(queued, timeout=60, what="25 callers in the queue")
 
     # Baselines under the same load.
     stop = asyncio.Event()
