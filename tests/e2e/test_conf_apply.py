@@ -26,6 +26,10 @@ async def test_a_menu_applied_while_calls_are_up_reaches_only_the_next_calls(sta
     menu = stack.home / "conf" / "menu.toml"
     text = menu.read_text(encoding="utf-8")
     assert OLD_KEY_1 in text
+    # Day mode, the busy seat on duty (whatever a test before this one left): queue
+    # callers wait in the queue rather than leaving a message.
+    await stack.put("/api/schedule", {"always_staffed": True, "override": ""})
+    await stack.post("/api/seats/1999/ready", {})
     before = await scrape(stack)
     # Citizens already in the menu (they key 1 after the apply) and in the queue.
     in_menu = [f"1390000{n:04d}" for n in range(12)]
@@ -47,7 +51,8 @@ async def test_a_menu_applied_while_calls_are_up_reaches_only_the_next_calls(sta
         try:
             await eventually(all_in_queue, timeout=40, what="the queued callers in the queue")
         except AssertionError:
-            print("SEEN", seen[-1])
+            print("their menu paths:", seen[-1])
+            print(await asyncio.to_thread(stack.asterisk_cli, "queue show"))
             raise
         menu.write_text(text.replace(OLD_KEY_1, NEW_KEY_1), encoding="utf-8")
         applied = await asyncio.to_thread(stack.cli, "conf", "apply", "--yes")

@@ -77,7 +77,7 @@ async def test_a_closed_socket_ends_the_stream_too(server):
     frame(0x10, b"\0\0" * 160),  # audio before saying who it is
     b"GET / HTTP/1.1\r\n\r\n",  # not AudioSocket at all
     frame(0x01, b"short"),  # a torn identifier
-])
+], ids=["unknown stream", "audio first", "not audiosocket", "torn id"])
 async def test_anything_else_closes_that_connection_only(server, first):
     server, sink = server
     reader, writer = await connect(server)
