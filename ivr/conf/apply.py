@@ -73,7 +73,7 @@ async def _apply(store: ConfStore, world: KnownWorld, prompts: Prompts,
     await asyncio.to_thread(store.ensure)
     tree, findings = await asyncio.to_thread(check_menu, store.working_file("menu.toml"), world)
     findings += await asyncio.to_thread(check_override_names, store)
-    if tree is None or findings:
+    if tree is None or findings:  # (no tree: the menu's own findings; else the file names')
         return _refused(findings)
     diff = await asyncio.to_thread(store.diff)
     if not diff:

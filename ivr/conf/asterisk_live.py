@@ -14,14 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.conf.check import Finding
-from ivr.conf.dialplan import (
-    Complaint,
-    applications,
-    contexts_and_priorities,
-    log_complaints,
-    missing_contexts,
-    unknown_applications,
-)
+from ivr.conf.dialplan import Complaint, judge
 from ivr.conf.scratch import scratch_check, staged_files
 from ivr.conf.store import ASTERISK_DIR
 from ivr.errors import HotlineError
@@ -105,8 +98,7 @@ class LiveAsterisk:
     async def _verify(self, files: dict[str, str], log_file: Path,
                       offset: int) -> list[Complaint]:
         dialplan = await self._process.rx("dialplan show")
-        known = applications(await self._process.rx("core show applications"))
-        contexts, priorities = contexts_and_priorities(dialplan)
+        known = await self._process.rx("core show applications")
 
         def new_log() -> str:
             try:
@@ -116,9 +108,7 @@ class LiveAsterisk:
             except FileNotFoundError:
                 return ""
 
-        text = await asyncio.to_thread(new_log)
-        return [*log_complaints(text, files), *unknown_applications(priorities, known),
-                *missing_contexts(contexts)]
+        return judge(dialplan, known, await asyncio.to_thread(new_log), files)
 
 
 async def ami_for(settings: Settings) -> AmiClient:

@@ -46,6 +46,17 @@ class Complaint:
     message: str
 
 
+def judge(dialplan_show: str, core_show_applications: str, log_text: str,
+          texts: Mapping[str, str]) -> list[Complaint]:
+    """Everything wrong with what an Asterisk loaded (a scratch instance, or the live one
+    after a reload): its log's complaints about the files `texts`, applications it lacks,
+    the hotline's contexts missing."""
+    contexts, priorities = contexts_and_priorities(dialplan_show)
+    return [*log_complaints(log_text, texts),
+            *unknown_applications(priorities, applications(core_show_applications)),
+            *missing_contexts(contexts)]
+
+
 def contexts_and_priorities(dialplan_show: str) -> tuple[set[str], list[Priority]]:
     contexts, priorities = set(), []
     context = ""

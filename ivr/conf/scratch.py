@@ -15,14 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ivr.conf.check import Finding
-from ivr.conf.dialplan import (
-    Complaint,
-    applications,
-    contexts_and_priorities,
-    log_complaints,
-    missing_contexts,
-    unknown_applications,
-)
+from ivr.conf.dialplan import Complaint, judge
 from ivr.errors import HotlineError
 from ivr.settings import Settings
 from ivr.telephony.asterisk_config import (
@@ -67,7 +60,7 @@ async def scratch_check(settings: Settings, overrides: Mapping[str, str],
         try:
             await process.start(BOOT_SECONDS)
             dialplan = await process.rx("dialplan show")
-            known = applications(await process.rx("core show applications"))
+            known = await process.rx("core show applications")
         except HotlineError as exc:
             return [Finding(conf_asterisk_dir, 1, f"试加载用的 Asterisk 无法加载这份配置："
                                                   f"{exc} — 请检查 Asterisk 文件")]
@@ -75,10 +68,8 @@ async def scratch_check(settings: Settings, overrides: Mapping[str, str],
             await process.stop()
         log_text = await asyncio.to_thread(
             (layout.log_dir / "messages.log").read_text, errors="replace")
-    contexts, priorities = contexts_and_priorities(dialplan)
-    complaints = [*log_complaints(log_text, files),
-                  *unknown_applications(priorities, known), *missing_contexts(contexts)]
-    return [_finding(c, overrides, conf_asterisk_dir) for c in complaints]
+    return [_finding(c, overrides, conf_asterisk_dir)
+            for c in judge(dialplan, known, log_text, files)]
 
 
 def _lay_out(layout: AsteriskLayout, files: dict[str, str], sounds_dir: Path) -> None:
