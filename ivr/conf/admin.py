@@ -16,10 +16,10 @@ from ivr.conf.apply import (
     AsteriskSide,
     Prompts,
     apply_working_copy,
-    check_override_names,
+    check_working_copy,
     roll_back,
 )
-from ivr.conf.check import Finding, check_menu, known_world
+from ivr.conf.check import Finding, known_world
 from ivr.conf.diagram import menu_svg
 from ivr.conf.store import ConfStore, asterisk_overrides
 from ivr.menu.checks import KnownWorld
@@ -63,9 +63,7 @@ async def all_findings(settings: Settings, store: ConfStore, world: KnownWorld,
     """Every finding of the working copy, in file and line order; its Asterisk files
     are loaded by a scratch Asterisk when it has any."""
     await asyncio.to_thread(store.ensure)
-    _tree, findings = await asyncio.to_thread(check_menu, store.working_file("menu.toml"),
-                                              world)
-    findings += await asyncio.to_thread(check_override_names, store)
+    _tree, findings = await asyncio.to_thread(check_working_copy, store, world)
     overrides = await asyncio.to_thread(asterisk_overrides, store.dir)
     if overrides and asterisk is not None:
         findings += await asterisk.check(overrides)

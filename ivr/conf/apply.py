@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
 from ivr.conf.check import Finding, check_menu
+from ivr.conf.directory import read_seats, read_units
 from ivr.conf.live import read_running
 from ivr.conf.store import ASTERISK_DIR, ConfStore, asterisk_overrides, summary_of
 from ivr.menu.checks import KnownWorld
 from ivr.menu.prompts import build_prompts
+from ivr.menu.tree import MenuTree
 from ivr.telephony.asterisk_config import TEMPLATE_DIR
 
 VERIFY_SECONDS = 10.0  # the service looks at the live link every second
@@ -71,8 +73,7 @@ async def _apply(store: ConfStore, world: KnownWorld, prompts: Prompts,
                  asterisk: AsteriskSide | None, *, by: str, confirm: Confirm,
                  dry_run: bool) -> ApplyResult:
     await asyncio.to_thread(store.ensure)
-    tree, findings = await asyncio.to_thread(check_menu, store.working_file("menu.toml"), world)
-    findings += await asyncio.to_thread(check_override_names, store)
+    tree, findings = await asyncio.to_thread(check_working_copy, store, world)
     if tree is None or findings:  # (no tree: the menu's own findings; else the file names')
         return _refused(findings)
     diff = await asyncio.to_thread(store.diff)
@@ -93,6 +94,21 @@ async def _apply(store: ConfStore, world: KnownWorld, prompts: Prompts,
     previous = await asyncio.to_thread(store.live_version)
     version = await asyncio.to_thread(store.snapshot, by, summary_of(diff), "ok")
     return await _go_live(store, asterisk, version.number, previous, diff)
+
+
+def check_working_copy(store: ConfStore,
+                       world: KnownWorld) -> tuple[MenuTree | None, list[Finding]]:
+    """The menu's tree (None when it cannot run) and every finding of the files checked
+    without Asterisk: the units and seats declared, the menu (whose unit keys may name a
+    unit the same change declares), the Asterisk files' names. Blocking."""
+    units, findings = read_units(store.working_file("units.toml"))
+    _seats, seat_findings = read_seats(store.working_file("seats.toml"))
+    declared = {u.code: bool(u.phone or u.duty_phone) for u in units}
+    if world.units is not None:  # (None: the units are not known here, not checked)
+        world = replace(world, units={**world.units, **declared})
+    tree, menu_findings = check_menu(store.working_file("menu.toml"), world)
+    findings = [*findings, *seat_findings, *menu_findings, *check_override_names(store)]
+    return tree, sorted(findings, key=lambda f: (str(f.file), f.line))
 
 
 def check_override_names(store: ConfStore) -> list[Finding]:
@@ -167,7 +183,8 @@ async def _go_live(store: ConfStore, asterisk: AsteriskSide | None, version: int
             continue
         if running.version == version:
             await asyncio.to_thread(store.mark, version, "live")
-            return ApplyResult("applied", f"第 {version} 版已生效", diff, version)
+            note = f"；{running.note}" if running.note else ""
+            return ApplyResult("applied", f"第 {version} 版已生效{note}", diff, version)
         if running.refused == version:
             return await _put_back(store, asterisk, version, previous, diff,
                                    f"热线服务拒绝了它：{running.problem}")

@@ -41,3 +41,30 @@ def line_of(index: dict[Where, int], where: Where) -> int:
         if where[:length] in index:
             return index[where[:length]]
     return 1
+
+
+def array_entry_lines(text: str, name: str) -> list[dict[Where, int]]:
+    """Each `[[name]]` entry of a top-level array of tables, in file order: its own index,
+    (name,) → its header's line and (name, key…) → the line of each key written under it.
+    line_index keeps only the first header of an array, which cannot tell the entries apart."""
+    entries: list[dict[Where, int]] = []
+    inside = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            inside = (line.lstrip().startswith("[[")
+                      and _parts(header.group("path")) == (name,))
+            if inside:
+                entries.append({(name,): number})
+            continue
+        key = _KEY.match(line)
+        if key and inside:
+            entries[-1].setdefault((name, *_parts(key.group("key"))), number)
+    return entries
+
+
+def syntax_error_at(exc: ValueError) -> tuple[str, int | None]:
+    """tomllib's error without its position, and the line it names: "Expected '=' after a
+    key in a key/value pair (at line 12, column 5)" → ("Expected '=' …", 12)."""
+    message, _, at = str(exc).partition(" (at line ")
+    return message, int(at.split(",")[0]) if at[:1].isdigit() else None

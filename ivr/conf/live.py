@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ class Running:
     pid: int
     refused: int | None = None  # the last version it could not load
     problem: str | None = None
+    # What taking the version did beyond the menu, for the admin (units and seats synced)
+    note: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -58,9 +60,15 @@ def read_running(conf_dir: Path) -> Running | None:
 
 class LiveConf:
     def __init__(self, store: ConfStore,
-                 on_menu: Callable[[MenuTree], None] | None = None) -> None:
+                 on_menu: Callable[[MenuTree], None] | None = None,
+                 on_version: Callable[[Path], Awaitable[str]] | None = None) -> None:
+        """on_version: what else a version's files set going (the units and seats it
+        declares into the database), given its directory once it is taken; its answer
+        is noted for the command that applied it."""
         self._store = store
         self._on_menu = on_menu
+        self._on_version = on_version
+        self._note_text: str | None = None
         self.version = 0
         self._menu: MenuTree | None = None
         self._watching: asyncio.Task[None] | None = None
@@ -91,6 +99,7 @@ class LiveConf:
         await asyncio.to_thread(self._store.ensure)
         version = await asyncio.to_thread(self._store.live_version)
         self._take(version, await asyncio.to_thread(self._read, version))
+        await self._set_going(version)
         await asyncio.to_thread(self._note)
         self._watching = asyncio.create_task(self._watch(), name="conf-watch")
 
@@ -119,6 +128,7 @@ class LiveConf:
             await asyncio.to_thread(self._note, version, str(exc))
             return
         self._take(version, tree)
+        await self._set_going(version)
         await asyncio.to_thread(self._note)
         log.info("configuration version %d is live (new calls get its menu)", version)
 
@@ -127,9 +137,22 @@ class LiveConf:
         if self._on_menu is not None:
             self._on_menu(tree)
 
+    async def _set_going(self, version: int) -> None:
+        self._note_text = None
+        if self._on_version is None:
+            return
+        try:
+            self._note_text = await self._on_version(self._store.version_dir(version))
+        except Exception as exc:  # the menu is live already; say what did not follow
+            log.exception("configuration version %d: its units and seats were not synced",
+                          version)
+            self._note_text = f"单位和坐席未能写入数据库：{exc}"
+        else:
+            log.info("configuration version %d: %s", version, self._note_text)
+
     def _read(self, version: int) -> MenuTree:
         return load_tree(self._store.version_dir(version) / "menu.toml")
 
     def _note(self, refused: int | None = None, problem: str | None = None) -> None:
-        running = Running(self.version, os.getpid(), refused, problem)
+        running = Running(self.version, os.getpid(), refused, problem, self._note_text)
         write_atomically(self._store.dir / RUNNING, json.dumps(running.__dict__))

@@ -2,6 +2,8 @@
 version is live. Blocking file work: the service calls it from a worker.
 
     $HOTLINE_HOME/conf/menu.toml          the working copy an admin edits: the menu,
+    $HOTLINE_HOME/conf/units.toml         the units and seats declared (ivr/conf/
+    $HOTLINE_HOME/conf/seats.toml         directory.py, synced into the database),
     $HOTLINE_HOME/conf/asterisk/*.conf    and Asterisk files of their own (a template's
                                           name replaces it; extensions_*.conf are added
                                           to the dialplan)
@@ -26,12 +28,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ivr.conf.directory import DEFAULT_SEATS_FILE, DEFAULT_UNITS_FILE
 from ivr.errors import HotlineError
 from ivr.menu.config import DEFAULT_MENU_FILE
 from store.files import write_atomically
 
 # The files an admin starts with, from the repo's defaults.
-DEFAULTS = {"menu.toml": DEFAULT_MENU_FILE}
+DEFAULTS = {"menu.toml": DEFAULT_MENU_FILE, "units.toml": DEFAULT_UNITS_FILE,
+            "seats.toml": DEFAULT_SEATS_FILE}
 ASTERISK_DIR = "asterisk"
 META = "meta.json"
 

@@ -9,6 +9,7 @@ import functools
 import gc
 import logging
 import signal
+from pathlib import Path
 
 from aiohttp import web
 
@@ -21,6 +22,7 @@ from ivr.calls.call_log import CallLog
 from ivr.calls.tracker import CallTracker
 from ivr.conf.admin import ConfAdmin, unit_numbers
 from ivr.conf.asterisk_live import AsteriskSide
+from ivr.conf.directory import read_seats, read_units, sync_directory
 from ivr.conf.live import LiveConf
 from ivr.conf.store import ConfStore
 from ivr.errors import AsteriskError
@@ -99,9 +101,11 @@ class Hotline:
         speech = speech_parts(settings, self.call_log, self.pops.notify)
         self.speech, self.ari, self.audiosocket = speech.service, speech.ari, speech.audiosocket
         # The admin's configuration ($HOTLINE_HOME/conf/): the menu each new call gets,
-        # and the speech grammar of its phrases, swapped when a change is applied.
+        # and the speech grammar of its phrases, swapped when a change is applied; the
+        # units and seats it declares, synced into the database.
         self.conf = LiveConf(ConfStore(settings.conf_dir),
-                             on_menu=lambda tree: self.speech.set_menu_phrases(tree.phrases()))
+                             on_menu=lambda tree: self.speech.set_menu_phrases(tree.phrases()),
+                             on_version=self._sync_directory)
         self.resync = Resync({"calls": self.tracker.resync, "seats": self.seats.resync,
                               "schedule": self.staffing.apply,
                               "transfers": self.transfers.resync})
@@ -250,6 +254,15 @@ class Hotline:
         self.tracker.on_event(message)
         self.transfers.on_event(message)
         self.speech.on_event(message)
+
+    async def _sync_directory(self, version_dir: Path) -> str:
+        """The units and seats a configuration version declares, into the database."""
+        units, findings = await asyncio.to_thread(read_units, version_dir / "units.toml")
+        seats, seat_findings = await asyncio.to_thread(read_seats, version_dir / "seats.toml")
+        if findings or seat_findings:  # checked at apply: only a hand-edited version
+            return "单位和坐席未写入数据库：" + "；".join(
+                str(f) for f in [*findings, *seat_findings])
+        return await sync_directory(units, seats, self.tickets, self.seats)
 
     async def _reload_pjsip(self) -> None:
         if self.asterisk is not None and self.asterisk.is_running():

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,6 +49,13 @@ class InvalidSeat(HotlineError):
 def password_digest(number: str, password: str) -> str:
     # SIP digest authentication is defined over MD5 (RFC 2617); this is what PJSIP checks.
     return hashlib.md5(f"{number}:{REALM}:{password}".encode()).hexdigest()
+
+
+def _check_seat(number: str, name: str | None) -> None:
+    if not SEAT_NUMBER.match(number):
+        raise InvalidSeat("number", "a seat number is 3 to 8 digits")
+    if name is not None and len(name) > 64:
+        raise InvalidSeat("name", "name is longer than 64 characters")
 
 
 def render_seats(seats: list[Seat], media_address: str) -> str:
@@ -122,12 +130,9 @@ class SeatService:
                   night: bool | None = None) -> dict[str, Any]:
         """Add a seat, or change its password, name or shift. A seat already signed in
         moves to its new shift's queue the next time it goes ready or pauses."""
-        if not SEAT_NUMBER.match(number):
-            raise InvalidSeat("number", "a seat number is 3 to 8 digits")
+        _check_seat(number, name)
         if len(password) < 8:
             raise InvalidSeat("password", "a seat password has at least 8 characters")
-        if name is not None and len(name) > 64:
-            raise InvalidSeat("name", "name is longer than 64 characters")
         digest = password_digest(number, password)
 
         def store(session: Session) -> Seat:
@@ -146,6 +151,29 @@ class SeatService:
         if self.apply_config is not None:
             await self.apply_config()
         return seat_view(seat)
+
+    async def declare(self, number: str, name: str | None, night: bool) -> bool:
+        """A seat as the admin's seats.toml declares it (ivr/conf/directory.py): its name and
+        shift set, its password left as it is. A new seat gets a random password that is
+        shown to no one, so it cannot register until the admin sets one with `hotline seats
+        add`: a config file never holds a secret. True when the seat was created."""
+        _check_seat(number, name)
+
+        def store(session: Session) -> bool:
+            seat = session.get(Seat, number)
+            created = seat is None
+            if seat is None:
+                seat = Seat(number=number, in_queue=False, paused=False,
+                            password_digest=password_digest(number, secrets.token_urlsafe(24)))
+                session.add(seat)
+            seat.name, seat.night = name, night
+            return created
+
+        created = await self._db.write(with_session, store)
+        await self.write_config()  # the name is the endpoint's caller id
+        if self.apply_config is not None:
+            await self.apply_config()
+        return created
 
     async def list(self) -> list[dict[str, Any]]:
         async with self._db.session() as session:

@@ -70,9 +70,14 @@ async def phone_for(stack: Stack, seat: str) -> asyncio.Task[str]:
     port = free_udp_port()
     phone = asyncio.create_task(answer_one_call(port, timeout=90))
     await asyncio.sleep(0.5)  # listening before it registers
-    registered = await register_phone(stack.sip_port, seat, f"seat-{seat}-pass", port)
-    assert registered.ok, registered.output[-1500:]
-    return phone
+    # A phone retries a refused REGISTER, as real phones do: right after a restart the
+    # service's pjsip reload (the seats' endpoints rewritten) may be under way.
+    for _attempt in range(3):
+        registered = await register_phone(stack.sip_port, seat, f"seat-{seat}-pass", port)
+        if registered.ok:
+            return phone
+        await asyncio.sleep(1)
+    raise AssertionError(registered.output[-1500:])
 
 
 def waiting_caller(stack: Stack, caller: str, seconds: int = 60) -> asyncio.Task:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 
 import pytest
 
 from ivr.conf import live
 from ivr.conf.apply import Prompts, apply_working_copy, roll_back
 from ivr.conf.check import known_world
+from ivr.conf.directory import read_seats, read_units, sync_directory
 from ivr.conf.live import LiveConf, read_running
 from ivr.conf.store import ConfStore
+from ivr.seats.service import SeatService
+from tests.support.tickets import ticket_service
 
 NEW_KEY = '"6" = { queue = "hotline", kind = "praise", say = ["ack_praise", "to_operator"] }\n'
 
@@ -130,3 +134,41 @@ async def test_with_no_hotline_running_the_version_waits_for_its_start(conf):
     assert result.outcome == "not_running" and result.ok
     assert store.live_version() == 2
     assert (await roll_back(store, None, 7, by="admin")).outcome == "refused"
+
+
+async def test_a_unit_declared_with_its_menu_key_goes_live_into_the_database(conf, db):
+    """One change declares a unit in units.toml and a menu key that phones it: the check
+    takes the declared unit as known, and the hotline taking the version syncs it."""
+    store, world, prompts = conf
+    tickets = ticket_service(db)
+    seats = SeatService(db, store.dir.parent / "etc", "127.0.0.1", "hotline", "hotline-night")
+
+    async def sync(version_dir):
+        units, _ = read_units(version_dir / "units.toml")
+        declared, _ = read_seats(version_dir / "seats.toml")
+        return await sync_directory(units, declared, tickets, seats)
+
+    world = replace(world, units={})  # the database has no unit yet
+    running = LiveConf(store, on_version=sync)
+    await running.start()
+    try:
+        menu = store.working_file("menu.toml")
+        menu.write_text(menu.read_text(encoding="utf-8").replace(
+            '"9" = { repeat = true }\n', '"9" = { repeat = true }\n"6" = { unit = "sw" }\n'),
+            encoding="utf-8")
+        refused = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
+        assert refused.outcome == "refused", "a key to a unit nobody declared"
+        assert "'sw'" in refused.findings[0].message
+        store.working_file("units.toml").write_text(
+            '[[unit]]\ncode = "sw"\nname = "市水务局"\nphone = "13900000001"\n',
+            encoding="utf-8")
+        store.working_file("seats.toml").write_text(
+            '[[seat]]\nnumber = "8101"\nname = "张敏"\n', encoding="utf-8")
+        result = await apply_working_copy(store, world, prompts, None, by="admin", confirm=yes)
+        assert result.outcome == "applied", result.message
+        assert "单位：新增 1" in result.message and "hotline seats add 8101" in result.message
+        assert [(u["code"], u["name"]) for u in await tickets.units()] == [("sw", "市水务局")]
+        assert [s["seat"] for s in await seats.list()] == ["8101"]
+        assert running.menu.nodes["main"].keys["6"].target == "sw"
+    finally:
+        await running.stop()
